@@ -1,0 +1,408 @@
+import { InvalidInputError, InvalidMigrationFileError, type SqlFailure } from "./errors.ts";
+import type { Bookkeeping, Executor, LockHandle } from "./executor.ts";
+import { isValidMigrationName } from "./migration.ts";
+import {
+  type ApplyTarget,
+  type PlanInput,
+  planApply,
+  planBaseline,
+  planResolve,
+  planRollback,
+  planStatus,
+  type Resolution,
+  type StatusReport,
+} from "./planner.ts";
+import type { MigrationAction, MigrationEvent } from "./records.ts";
+import type { LoadedMigrations, MigrationSource } from "./sources.ts";
+
+/** One structured line per attempt (SPEC §6); never carries SQL or secrets. */
+export interface AttemptLog {
+  migrationName: string;
+  action: MigrationAction;
+  outcome: "succeeded" | "failed";
+  executionTimeMs: number | null;
+  actor: string;
+  error: string | null;
+}
+
+export interface EngineOptions {
+  executor: Executor;
+  source: MigrationSource;
+  /** How long a run waits for another applier's lock before failing with LOCK_BUSY. */
+  lockTimeoutMs?: number;
+  /** Called once per attempt, after it is recorded. */
+  onAttempt?: (attempt: AttemptLog) => void;
+}
+
+export interface ApplyOptions {
+  /** Apply exactly this migration (refused while earlier ones are pending). */
+  migrationName?: string | undefined;
+  /** Apply every pending migration up to and including this one. */
+  upTo?: string | undefined;
+  dryRun?: boolean | undefined;
+  allowOutOfOrder?: boolean | undefined;
+  actor: string;
+}
+
+export type ApplyStepStatus = "applied" | "already_applied" | "failed" | "skipped" | "would_apply";
+
+export interface ApplyStepResult {
+  migrationName: string;
+  status: ApplyStepStatus;
+  executionTimeMs: number | null;
+  error: SqlFailure | null;
+  /** The exact SQL that would run, on a dry run. */
+  sql: string | null;
+  transactional: boolean;
+}
+
+export interface ApplyReport {
+  dryRun: boolean;
+  /** Every step in order; after a failure, the rest are `skipped`. */
+  results: ApplyStepResult[];
+  /** The step that failed, when one did. */
+  failed: ApplyStepResult | null;
+}
+
+export interface RollbackOptions {
+  migrationName: string;
+  /** Record it as rolled back without running SQL (undone by hand, or no down section). */
+  markOnly?: boolean | undefined;
+  dryRun?: boolean | undefined;
+  actor: string;
+}
+
+export interface RollbackReport {
+  migrationName: string;
+  dryRun: boolean;
+  status: "rolled_back" | "marked_rolled_back" | "not_applied" | "failed" | "would_roll_back";
+  executionTimeMs: number | null;
+  error: SqlFailure | null;
+  /** The down SQL that ran, or would run on a dry run; null for mark-only. */
+  sql: string | null;
+}
+
+export interface BaselineReport {
+  results: { migrationName: string; status: "baselined" | "already_applied" }[];
+}
+
+export interface ResolveReport {
+  migrationName: string;
+  as: Resolution;
+  /** The migration's state before and after. */
+  before: string;
+  after: string;
+}
+
+export interface HistoryOptions {
+  migrationName?: string | undefined;
+  /** The previous page's `nextCursor`. */
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface HistoryPage {
+  events: MigrationEvent[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface MigrationEngine {
+  readonly executor: Executor;
+  list(): Promise<StatusReport>;
+  apply(options: ApplyOptions): Promise<ApplyReport>;
+  rollback(options: RollbackOptions): Promise<RollbackReport>;
+  baseline(options: { upTo: string; actor: string }): Promise<BaselineReport>;
+  resolve(options: {
+    migrationName: string;
+    as: Resolution;
+    actor: string;
+  }): Promise<ResolveReport>;
+  history(options?: HistoryOptions): Promise<HistoryPage>;
+}
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+export const DEFAULT_HISTORY_LIMIT = 50;
+export const MAX_HISTORY_LIMIT = 500;
+
+/**
+ * The runner. Every operation loads the sources afresh, reads the recorded state, plans with the
+ * pure planner, and — for anything that writes — does so under the executor's lock, planning again
+ * under it so that what another applier did meanwhile is taken into account.
+ */
+export function createMigrationEngine(options: EngineOptions): MigrationEngine {
+  const { executor, source } = options;
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const log = options.onAttempt ?? (() => {});
+
+  const readInput = async (loaded?: LoadedMigrations): Promise<PlanInput> => {
+    const [files, records] = await Promise.all([loaded ?? source.load(), executor.readState()]);
+    return { migrations: files.migrations, records, fileProblems: files.problems };
+  };
+
+  const underLock = async <T>(actor: string, run: () => Promise<T>): Promise<T> => {
+    const handle: LockHandle = await executor.acquireLock({
+      timeoutMs: lockTimeoutMs,
+      holder: actor,
+    });
+    try {
+      return await run();
+    } finally {
+      await handle.release();
+    }
+  };
+
+  const record = async (changes: Bookkeeping[], actor: string) => {
+    if (changes.length === 0) return;
+    await executor.recordChanges(changes, actor);
+    for (const change of changes) {
+      log({
+        migrationName: change.migrationName,
+        action: change.action,
+        outcome: "succeeded",
+        executionTimeMs: null,
+        actor,
+        error: null,
+      });
+    }
+  };
+
+  return {
+    executor,
+
+    async list() {
+      return planStatus(await readInput());
+    },
+
+    async apply(opts) {
+      requireActor(opts.actor);
+      const target = applyTarget(opts);
+      // Parse before taking the lock: a broken file should not make others wait.
+      const loaded = await source.load();
+      if (loaded.problems.length > 0) throw new InvalidMigrationFileError(loaded.problems);
+
+      if (opts.dryRun) {
+        const plan = planApply(await readInput(loaded), target, opts);
+        return {
+          dryRun: true,
+          failed: null,
+          results: [
+            ...plan.alreadyApplied.map((name) => step(name, "already_applied", true)),
+            ...plan.steps.map((m) => ({
+              ...step(m.name, "would_apply", m.transactional),
+              sql: m.up,
+            })),
+          ],
+        };
+      }
+
+      return underLock(opts.actor, async () => {
+        const plan = planApply(await readInput(loaded), target, opts);
+        const results: ApplyStepResult[] = plan.alreadyApplied.map((name) =>
+          step(name, "already_applied", true),
+        );
+        let failed: ApplyStepResult | null = null;
+        for (const migration of plan.steps) {
+          if (failed) {
+            results.push(step(migration.name, "skipped", migration.transactional));
+            continue;
+          }
+          const outcome = await executor.applyMigration({
+            migration: {
+              name: migration.name,
+              sql: migration.up,
+              transactional: migration.transactional,
+              checksum: migration.checksum,
+            },
+            actor: opts.actor,
+          });
+          const result: ApplyStepResult = {
+            ...step(migration.name, outcome.status, migration.transactional),
+            executionTimeMs: outcome.status === "already_applied" ? null : outcome.executionTimeMs,
+            error: outcome.status === "failed" ? outcome.error : null,
+          };
+          results.push(result);
+          if (outcome.status !== "already_applied") {
+            log({
+              migrationName: migration.name,
+              action: "apply",
+              outcome: outcome.status === "applied" ? "succeeded" : "failed",
+              executionTimeMs: outcome.executionTimeMs,
+              actor: opts.actor,
+              error: outcome.status === "failed" ? outcome.error.message : null,
+            });
+          }
+          if (outcome.status === "failed") failed = result;
+        }
+        return { dryRun: false, results, failed };
+      });
+    },
+
+    async rollback(opts) {
+      requireActor(opts.actor);
+      requireName(opts.migrationName, "migrationName");
+      const report = (
+        status: RollbackReport["status"],
+        extra: Partial<RollbackReport> = {},
+      ): RollbackReport => ({
+        migrationName: opts.migrationName,
+        dryRun: Boolean(opts.dryRun),
+        status,
+        executionTimeMs: null,
+        error: null,
+        sql: null,
+        ...extra,
+      });
+
+      if (opts.dryRun) {
+        const plan = planRollback(await readInput(), opts.migrationName, opts);
+        if (plan.kind === "not_applied") return report("not_applied");
+        return report("would_roll_back", {
+          sql: plan.kind === "run_down" ? plan.migration.down : null,
+        });
+      }
+
+      return underLock(opts.actor, async () => {
+        const plan = planRollback(await readInput(), opts.migrationName, opts);
+        if (plan.kind === "not_applied") return report("not_applied");
+        if (plan.kind === "mark_only") {
+          await record([plan.change], opts.actor);
+          return report("marked_rolled_back");
+        }
+        const down = plan.migration.down as string;
+        const outcome = await executor.rollbackMigration({
+          migration: {
+            name: plan.migration.name,
+            sql: down,
+            transactional: plan.migration.downTransactional,
+            checksum: plan.migration.checksum,
+          },
+          actor: opts.actor,
+        });
+        if (outcome.status === "not_applied") return report("not_applied");
+        log({
+          migrationName: opts.migrationName,
+          action: "rollback",
+          outcome: outcome.status === "rolled_back" ? "succeeded" : "failed",
+          executionTimeMs: outcome.executionTimeMs,
+          actor: opts.actor,
+          error: outcome.status === "failed" ? outcome.error.message : null,
+        });
+        return report(outcome.status, {
+          executionTimeMs: outcome.executionTimeMs,
+          error: outcome.status === "failed" ? outcome.error : null,
+          sql: down,
+        });
+      });
+    },
+
+    async baseline({ upTo, actor }) {
+      requireActor(actor);
+      requireName(upTo, "upTo");
+      return underLock(actor, async () => {
+        const input = await readInput();
+        const changes = planBaseline(input, upTo);
+        await record(changes, actor);
+        const baselined = new Set(changes.map((c) => c.migrationName));
+        const status = planStatus(input);
+        return {
+          results: status.migrations
+            .filter(
+              (m) =>
+                baselined.has(m.name) ||
+                (m.state === "applied" && !m.missing && isAtOrBefore(status, m.name, upTo)),
+            )
+            .map((m) => ({
+              migrationName: m.name,
+              status: baselined.has(m.name) ? "baselined" : "already_applied",
+            })),
+        };
+      });
+    },
+
+    async resolve({ migrationName, as, actor }) {
+      requireActor(actor);
+      requireName(migrationName, "migrationName");
+      return underLock(actor, async () => {
+        const input = await readInput();
+        const before = describeState(planStatus(input), migrationName);
+        const change = planResolve(input, migrationName, as);
+        await record([change], actor);
+        const after = describeState(
+          planStatus({ ...input, records: await executor.readState() }),
+          migrationName,
+        );
+        return { migrationName, as, before, after };
+      });
+    },
+
+    async history(opts = {}) {
+      const limit = opts.limit ?? DEFAULT_HISTORY_LIMIT;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) {
+        throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}.`);
+      }
+      if (opts.cursor !== undefined && !/^[0-9]{1,19}$/.test(opts.cursor)) {
+        throw new InvalidInputError("cursor must be a value returned as nextCursor.");
+      }
+      // One extra row tells whether an older page exists without a count query.
+      const events = await executor.readEvents({
+        migrationName: opts.migrationName,
+        before: opts.cursor,
+        limit: limit + 1,
+      });
+      const page = events.slice(0, limit);
+      return { events: page, nextCursor: events.length > limit ? (page.at(-1)?.id ?? null) : null };
+    },
+  };
+}
+
+function step(
+  migrationName: string,
+  status: ApplyStepStatus,
+  transactional: boolean,
+): ApplyStepResult {
+  return { migrationName, status, executionTimeMs: null, error: null, sql: null, transactional };
+}
+
+function applyTarget(opts: ApplyOptions): ApplyTarget {
+  if (opts.migrationName !== undefined && opts.upTo !== undefined) {
+    throw new InvalidInputError(
+      "Give either migrationName (exactly that one) or upTo (everything up to it), not both.",
+    );
+  }
+  if (opts.migrationName !== undefined) {
+    requireName(opts.migrationName, "migrationName");
+    return { kind: "one", migrationName: opts.migrationName };
+  }
+  if (opts.upTo !== undefined) {
+    requireName(opts.upTo, "upTo");
+    return { kind: "upTo", migrationName: opts.upTo };
+  }
+  return { kind: "all" };
+}
+
+function requireName(name: string, field: string): void {
+  if (!isValidMigrationName(name)) {
+    throw new InvalidInputError(
+      `${field} "${name}" is not a migration name (NNN_snake_case, e.g. 008_add_active_org_tracking).`,
+    );
+  }
+}
+
+function requireActor(actor: string): void {
+  if (actor.trim() === "")
+    throw new InvalidInputError("An actor is required: every change is recorded with who made it.");
+}
+
+function isAtOrBefore(status: StatusReport, name: string, upTo: string): boolean {
+  const names = status.migrations.map((m) => m.name);
+  return names.indexOf(name) <= names.indexOf(upTo);
+}
+
+function describeState(status: StatusReport, name: string): string {
+  const view = status.migrations.find((m) => m.name === name);
+  if (!view) return "unknown";
+  if (view.state === "applied" && view.checksum.state === "drift") return "applied (drifted)";
+  if (view.state === "pending" && view.rolledBackAt) return "rolled_back";
+  return view.state;
+}

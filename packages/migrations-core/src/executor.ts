@@ -1,0 +1,147 @@
+import type { SqlFailure } from "./errors.ts";
+import type { MigrationEvent, MigrationRecord, RecordedStatus } from "./records.ts";
+
+/**
+ * Where migrations run and are recorded: a database behind some connection. Executors are kept
+ * dumb — the core decides what to run and in which order; an executor runs SQL, locks and
+ * records, and guarantees the invariants below. Every executor passes the conformance suite in
+ * `@studio/migrations-core/testing`.
+ *
+ * The unit of work is one migration applied (or rolled back) together with its bookkeeping, so
+ * that an executor which cannot keep a transaction open across calls (an HTTP endpoint taking one
+ * SQL batch per request) can do each unit in a single round trip.
+ *
+ * Invariants:
+ * - `applyMigration` is conditional and atomic. Under a per-database exclusion held for the unit
+ *   (e.g. a transaction-scoped advisory lock), it checks that the migration is not recorded as
+ *   applied; if it is, it runs nothing and answers `already_applied`. Otherwise, for a
+ *   transactional migration, the up SQL, the `applied` row and a `succeeded` apply event commit
+ *   together or not at all. Two executors racing on one migration therefore apply it once.
+ * - A failed transactional migration leaves the schema as it was, a `failed` row carrying the
+ *   database's error and the attempt's time, and a `failed` event — written after the migration's
+ *   own transaction rolled back, so they survive it.
+ * - A non-transactional migration is first recorded as `failed` with no execution time (started,
+ *   not finished), then its statements run one at a time, then the row becomes `applied` (or
+ *   `failed` with the time and error). A crash in between leaves the row visibly interrupted.
+ * - Rows are only ever written through these methods; events are only ever inserted.
+ * - When the connection is lost and the outcome cannot be established, the executor re-reads the
+ *   state and reports what actually happened; if even that is impossible it throws
+ *   `ExecutorUnavailableError` and records nothing it does not know to be true.
+ */
+export interface Executor {
+  /** A short label for logs and messages, e.g. `postgres`, `pglite`, `pg-meta`, `memory`. */
+  readonly kind: string;
+  /**
+   * `session`: `acquireLock` excludes other appliers until released (the run plans and applies
+   * under it). `per-unit`: the executor cannot hold a lock across calls, so `acquireLock` only
+   * marks the run, and exclusion comes from each unit's own lock and applied-check.
+   */
+  readonly lockScope: "session" | "per-unit";
+
+  /** Every row of `schema_migrations`; `[]` when the tracking tables do not exist yet. */
+  readState(): Promise<MigrationRecord[]>;
+
+  /**
+   * Serialises appliers across processes and hosts. Waits at most `timeoutMs`, then throws
+   * `LockBusyError` (naming the holder when the database can tell).
+   */
+  acquireLock(options: LockOptions): Promise<LockHandle>;
+
+  applyMigration(request: ApplyRequest): Promise<ApplyOutcome>;
+
+  /**
+   * Runs the down SQL and marks the row `rolled_back`, atomically, if it is recorded as applied;
+   * otherwise runs nothing and answers `not_applied`. A failure leaves the row and schema as they
+   * were and records a `failed` rollback event.
+   */
+  rollbackMigration(request: RollbackRequest): Promise<RollbackOutcome>;
+
+  /**
+   * Writes bookkeeping without running migration SQL (baseline, resolve, mark-only rollback):
+   * all changes and one `succeeded` event per change commit together. When any row's status is
+   * not one the change expects, nothing is written and `StateConflictError` is thrown.
+   */
+  recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void>;
+
+  /** Audit events, newest first. */
+  readEvents(query: EventQuery): Promise<MigrationEvent[]>;
+
+  /** Releases connections. The executor is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+export interface LockOptions {
+  timeoutMs: number;
+  /** Who is asking, for the holder's description seen by waiters (e.g. the actor). */
+  holder: string;
+}
+
+export interface LockHandle {
+  release(): Promise<void>;
+}
+
+/** The migration to run, as the executor needs it. */
+export interface MigrationToRun {
+  name: string;
+  sql: string;
+  transactional: boolean;
+  /** The up section's checksum, recorded with an apply. */
+  checksum: string;
+}
+
+export interface ApplyRequest {
+  migration: MigrationToRun;
+  actor: string;
+}
+
+export type ApplyOutcome =
+  | { status: "applied"; executionTimeMs: number }
+  | { status: "already_applied" }
+  | { status: "failed"; executionTimeMs: number; error: SqlFailure };
+
+export interface RollbackRequest {
+  /** `sql` is the down section; `checksum` is the up section's, for the event. */
+  migration: MigrationToRun;
+  actor: string;
+}
+
+export type RollbackOutcome =
+  | { status: "rolled_back"; executionTimeMs: number }
+  | { status: "not_applied" }
+  | { status: "failed"; executionTimeMs: number; error: SqlFailure };
+
+/** A row state a bookkeeping change may start from; `absent` means no row yet. */
+export type ExpectedState = RecordedStatus | "absent";
+
+/** One bookkeeping change: a row update and its event, no migration SQL. */
+export type Bookkeeping =
+  | {
+      /** The row becomes `applied` now, by the actor, with this checksum and no execution time. */
+      kind: "mark_applied";
+      migrationName: string;
+      checksum: string;
+      action: "baseline" | "resolve";
+      expect: readonly ExpectedState[];
+    }
+  | {
+      /** The row becomes `rolled_back` now, by the actor. */
+      kind: "mark_rolled_back";
+      migrationName: string;
+      action: "rollback" | "resolve";
+      expect: readonly ExpectedState[];
+    }
+  | {
+      /** Only the row's checksum changes. */
+      kind: "accept_checksum";
+      migrationName: string;
+      checksum: string;
+      action: "resolve";
+      expect: readonly ExpectedState[];
+    };
+
+export interface EventQuery {
+  migrationName?: string | undefined;
+  /** Only events with an id below this one (the previous page's last id). */
+  before?: string | undefined;
+  limit: number;
+}

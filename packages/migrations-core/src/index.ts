@@ -1,0 +1,106 @@
+export { checksumOf, normaliseLineEndings } from "./checksum.ts";
+export { directorySource } from "./directory-source.ts";
+export {
+  type ApplyOptions,
+  type ApplyReport,
+  type ApplyStepResult,
+  type ApplyStepStatus,
+  type AttemptLog,
+  type BaselineReport,
+  createMigrationEngine,
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  type EngineOptions,
+  type HistoryOptions,
+  type HistoryPage,
+  MAX_HISTORY_LIMIT,
+  type MigrationEngine,
+  type ResolveReport,
+  type RollbackOptions,
+  type RollbackReport,
+} from "./engine.ts";
+export {
+  ChecksumDriftError,
+  EarlierPendingError,
+  ExecutorUnavailableError,
+  formatFileProblem,
+  InvalidInputError,
+  InvalidMigrationFileError,
+  isMigrationError,
+  LockBusyError,
+  MigrationBlockedError,
+  MigrationError,
+  type MigrationErrorCode,
+  MigrationFailedError,
+  type MigrationFileProblem,
+  MigrationNotFoundError,
+  NoDownMigrationError,
+  OutOfOrderError,
+  RollbackOrderError,
+  type SqlFailure,
+  StateConflictError,
+} from "./errors.ts";
+export type {
+  ApplyOutcome,
+  ApplyRequest,
+  Bookkeeping,
+  EventQuery,
+  Executor,
+  ExpectedState,
+  LockHandle,
+  LockOptions,
+  MigrationToRun,
+  RollbackOutcome,
+  RollbackRequest,
+} from "./executor.ts";
+export {
+  createMemoryDatabase,
+  type InjectedFailure,
+  type MemoryDatabase,
+  MemoryExecutor,
+  type MemoryExecutorOptions,
+} from "./memory/memory-executor.ts";
+export {
+  compareMigrationNames,
+  comparePrefixes,
+  isMigrationFileName,
+  isValidMigrationName,
+  type Migration,
+  migrationPrefix,
+} from "./migration.ts";
+export { type ParseResult, parseMigration } from "./parse-migration.ts";
+export {
+  type ApplyPlan,
+  type ApplyTarget,
+  type ChecksumState,
+  type MigrationState,
+  type MigrationView,
+  type PlanInput,
+  type Problem,
+  type ProblemKind,
+  planApply,
+  planBaseline,
+  planResolve,
+  planRollback,
+  planStatus,
+  type Resolution,
+  type RollbackPlan,
+  type StatusReport,
+} from "./planner.ts";
+export {
+  type EventOutcome,
+  isInterrupted,
+  type MigrationAction,
+  type MigrationEvent,
+  type MigrationRecord,
+  type RecordedStatus,
+  startedMessage,
+} from "./records.ts";
+export {
+  type LoadedMigrations,
+  loadMigrationTexts,
+  type MigrationSource,
+  type MigrationText,
+  memorySource,
+} from "./sources.ts";
+export { SqlLexError, type SqlStatement, splitSqlStatements } from "./sql-statements.ts";

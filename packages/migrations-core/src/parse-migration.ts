@@ -1,0 +1,138 @@
+import { checksumOf, normaliseLineEndings } from "./checksum.ts";
+import type { MigrationFileProblem } from "./errors.ts";
+import { isValidMigrationName, type Migration, migrationPrefix } from "./migration.ts";
+import { SqlLexError, splitSqlStatements } from "./sql-statements.ts";
+
+export type ParseResult =
+  | { ok: true; migration: Migration }
+  | { ok: false; problem: MigrationFileProblem };
+
+// dbmate's markers: `-- migrate:up [option:value …]` and `-- migrate:down`.
+const MARKER = /^--\s*migrate:(\S*)(.*)$/;
+
+/**
+ * Parses one migration in dbmate's format. `source` names the file in every problem reported;
+ * problems carry the 1-based line they were found on.
+ */
+export function parseMigration(name: string, text: string, source: string): ParseResult {
+  const fail = (message: string, line: number | null = null): ParseResult => ({
+    ok: false,
+    problem: { file: source, line, message },
+  });
+
+  if (!isValidMigrationName(name)) {
+    return fail(
+      `"${name}" is not a valid migration name: expected NNN_snake_case (digits, an underscore, then a-z, 0-9 and _)`,
+    );
+  }
+  if (text.includes("\u0000")) return fail("is not SQL text (it contains NUL bytes)");
+  const lines = normaliseLineEndings(text).split("\n");
+  if (lines.every((l) => l.trim() === "")) return fail("is empty");
+
+  let upMarker: number | null = null;
+  let downMarker: number | null = null;
+  let transactional = true;
+  let downTransactional = true;
+  for (const [index, raw] of lines.entries()) {
+    const match = MARKER.exec(raw.trimEnd());
+    if (!match) continue;
+    const lineNo = index + 1;
+    const [, direction, rest = ""] = match;
+    if (direction === "up") {
+      if (upMarker !== null)
+        return fail(`second "-- migrate:up" (first at line ${upMarker})`, lineNo);
+      if (downMarker !== null) return fail(`"-- migrate:up" after "-- migrate:down"`, lineNo);
+      upMarker = lineNo;
+      const options = parseOptions(rest);
+      if (typeof options === "string") return fail(options, lineNo);
+      transactional = options.transactional;
+    } else if (direction === "down") {
+      if (downMarker !== null) {
+        return fail(`second "-- migrate:down" (first at line ${downMarker})`, lineNo);
+      }
+      downMarker = lineNo;
+      const options = parseOptions(rest);
+      if (typeof options === "string") return fail(options, lineNo);
+      downTransactional = options.transactional;
+    } else {
+      return fail(
+        `unknown marker "-- migrate:${direction}" (expected migrate:up or migrate:down)`,
+        lineNo,
+      );
+    }
+  }
+
+  const upStart = upMarker ?? 0;
+  const upEnd = downMarker === null ? lines.length : downMarker - 1;
+  if (upMarker !== null) {
+    const before = lines.slice(0, upMarker - 1).join("\n");
+    const stray = firstStatement(before);
+    if (stray !== null) return fail(`SQL before "-- migrate:up" would never run`, stray);
+  }
+  const up = lines.slice(upStart, upEnd).join("\n");
+  const down = downMarker === null ? null : lines.slice(downMarker).join("\n");
+
+  const upCheck = checkSql(up, upStart);
+  if (upCheck) return fail(upCheck.message, upCheck.line);
+  if (firstStatement(up) === null) {
+    return fail(
+      downMarker !== null && upMarker === null
+        ? `has only a down section: add "-- migrate:up" and the up SQL`
+        : "has an empty up section",
+      upMarker ?? downMarker,
+    );
+  }
+  let downSql: string | null = null;
+  if (down !== null && downMarker !== null) {
+    const downCheck = checkSql(down, downMarker);
+    if (downCheck) return fail(downCheck.message, downCheck.line);
+    // An empty down section means "no down": rollback must then be explicit (mark only).
+    downSql = firstStatement(down) === null ? null : down;
+  }
+
+  return {
+    ok: true,
+    migration: {
+      name,
+      prefix: migrationPrefix(name) as string,
+      up,
+      down: downSql,
+      transactional,
+      downTransactional,
+      checksum: checksumOf(up),
+      source,
+    },
+  };
+}
+
+/** A marker's options: dbmate's `transaction:false` (per section), or a message saying why not. */
+function parseOptions(rest: string): { transactional: boolean } | string {
+  let transactional = true;
+  for (const option of rest.trim().split(/\s+/).filter(Boolean)) {
+    if (option === "transaction:false") transactional = false;
+    else if (option === "transaction:true") transactional = true;
+    else return `unknown option "${option}" (only transaction:false is supported)`;
+  }
+  return { transactional };
+}
+
+/** The 1-based line of the first real statement in `sql`, or null when it has none. */
+function firstStatement(sql: string): number | null {
+  try {
+    return splitSqlStatements(sql)[0]?.line ?? null;
+  } catch (error) {
+    if (error instanceof SqlLexError) return error.line;
+    throw error;
+  }
+}
+
+function checkSql(sql: string, lineOffset: number): { message: string; line: number } | null {
+  try {
+    splitSqlStatements(sql);
+    return null;
+  } catch (error) {
+    if (error instanceof SqlLexError)
+      return { message: error.message, line: error.line + lineOffset };
+    throw error;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The tracking tables of SPEC §3, as the core sees them. Executors map their rows to these shapes.
+ */
+
+/** `platform.schema_migrations.status`. */
+export type RecordedStatus = "applied" | "failed" | "rolled_back";
+
+/** A row of `platform.schema_migrations`: one per migration, its current state. */
+export interface MigrationRecord {
+  migrationName: string;
+  status: RecordedStatus;
+  appliedAt: Date;
+  appliedBy: string | null;
+  /** The last failure's message. */
+  errorMessage: string | null;
+  /**
+   * `null` on a `failed` row means the attempt started and never finished: a non-transactional
+   * migration is recorded before it runs, and a finished attempt always records its time.
+   */
+  executionTimeMs: number | null;
+  checksum: string | null;
+  rolledBackAt: Date | null;
+  rolledBackBy: string | null;
+}
+
+/** Whether a `failed` row is an attempt that never finished (see `executionTimeMs`). */
+export function isInterrupted(record: MigrationRecord): boolean {
+  return record.status === "failed" && record.executionTimeMs === null;
+}
+
+export type MigrationAction = "apply" | "rollback" | "baseline" | "resolve";
+export type EventOutcome = "succeeded" | "failed";
+
+/** A row of `platform.schema_migration_events`: the append-only audit trail. */
+export interface MigrationEvent {
+  /** Increases with every event; the history's cursor. */
+  id: string;
+  migrationName: string;
+  action: MigrationAction;
+  outcome: EventOutcome;
+  actor: string | null;
+  at: Date;
+  executionTimeMs: number | null;
+  errorMessage: string | null;
+  checksum: string | null;
+}
+
+/** The error message an interrupted row carries until its attempt finishes. */
+export function startedMessage(actor: string): string {
+  return `started by ${actor} and not finished: the process or its connection ended mid-migration`;
+}

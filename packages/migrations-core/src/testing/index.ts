@@ -1,0 +1,1 @@
+export { type ConformanceHarness, describeExecutorConformance } from "./conformance.ts";
