@@ -1,0 +1,68 @@
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { withClient } from "./connection.ts";
+import { createTestDatabase, getTestServer, type TestDatabase } from "./index.ts";
+
+async function databaseExists(name: string): Promise<boolean> {
+  const server = await getTestServer();
+  return withClient(server.adminUrl, async (client) => {
+    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);
+    return rowCount === 1;
+  });
+}
+
+describe("createTestDatabase", () => {
+  const created: TestDatabase[] = [];
+  afterAll(async () => {
+    await Promise.all(created.map((db) => db.drop()));
+  });
+
+  it("creates a reachable database and drops it", async () => {
+    const db = await createTestDatabase("Reach-Me!");
+    created.push(db);
+    expect(db.name).toMatch(new RegExp(`^t_reach_me_${process.pid}_[0-9a-f]{8}$`));
+
+    const current = await withClient(db.url, async (client) => {
+      await client.query("create table t (id int primary key)");
+      await client.query("insert into t values (1)");
+      const { rows } = await client.query<{ db: string }>("select current_database() as db");
+      return rows[0]?.db;
+    });
+    expect(current).toBe(db.name);
+    expect(await databaseExists(db.name)).toBe(true);
+
+    await db.drop();
+    expect(await databaseExists(db.name)).toBe(false);
+    await db.drop(); // idempotent
+  });
+
+  it("drops a database that still has open sessions", async () => {
+    const db = await createTestDatabase("busy");
+    created.push(db);
+    const client = new pg.Client({ connectionString: db.url });
+    client.on("error", () => {}); // its session is terminated by drop()
+    await client.connect();
+    try {
+      await db.drop();
+      expect(await databaseExists(db.name)).toBe(false);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
+
+  it("gives each database its own name", async () => {
+    const [a, b] = await Promise.all([createTestDatabase("same"), createTestDatabase("same")]);
+    if (a === undefined || b === undefined) throw new Error("unreachable");
+    created.push(a, b);
+    expect(a.name).not.toBe(b.name);
+    expect(a.url).not.toBe(b.url);
+    await withClient(a.url, (client) => client.query("create table only_in_a (x int)"));
+    const inB = await withClient(b.url, async (client) => {
+      const { rows } = await client.query<{ t: string | null }>(
+        "select to_regclass('only_in_a')::text as t",
+      );
+      return rows[0]?.t;
+    });
+    expect(inB).toBeNull();
+  });
+});

