@@ -1,0 +1,17 @@
+export {
+  createPgMetaExecutor,
+  PgMetaExecutor,
+  type PgMetaExecutorOptions,
+} from "./pg-meta/pg-meta-executor.ts";
+export { createPGliteExecutor, type PGliteExecutorOptions } from "./pglite/pglite-executor.ts";
+export {
+  createPostgresExecutor,
+  type PostgresExecutorOptions,
+} from "./postgres/postgres-executor.ts";
+export { DEFAULT_TIMEOUTS, type Timeouts } from "./sql-failure.ts";
+export type {
+  SchemaMigrationEventsTable,
+  SchemaMigrationsTable,
+  TrackingDatabase,
+} from "./tracking-database.ts";
+export { TRACKING_TABLES_SQL } from "./tracking-schema.ts";

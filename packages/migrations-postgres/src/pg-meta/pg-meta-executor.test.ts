@@ -1,0 +1,189 @@
+import { fileURLToPath } from "node:url";
+import {
+  createMigrationEngine,
+  directorySource,
+  ExecutorUnavailableError,
+  type MigrationText,
+  memorySource,
+} from "@studio/migrations-core";
+import {
+  createTestDatabase,
+  type PgMetaServer,
+  startPgMeta,
+  type TestDatabase,
+} from "@studio/test-postgres";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createPgMetaExecutor } from "./pg-meta-executor.ts";
+
+let database: TestDatabase;
+let server: PgMetaServer;
+let admin: pg.Client;
+
+beforeAll(async () => {
+  database = await createTestDatabase("pg_meta_executor");
+  server = await startPgMeta(database.url);
+});
+afterAll(async () => {
+  await server.stop();
+  await database.drop();
+});
+beforeEach(async () => {
+  admin = new pg.Client({ connectionString: database.url });
+  await admin.connect();
+  await admin.query(
+    "drop schema if exists platform cascade; drop schema public cascade; create schema public",
+  );
+});
+afterEach(async () => {
+  await admin.end();
+});
+
+/** A `fetch` that counts requests to /query, and lets a test interfere with chosen ones. */
+function countingFetch(
+  interfere?: (body: string, send: () => Promise<Response>) => Promise<Response>,
+) {
+  const counter = { requests: 0, fetch: undefined as unknown as typeof fetch };
+  counter.fetch = async (input, init) => {
+    counter.requests++;
+    const send = () => fetch(input, init);
+    return interfere ? interfere(String(init?.body ?? ""), send) : send();
+  };
+  return counter;
+}
+
+const table = (n: number): MigrationText => ({
+  name: `${String(n).padStart(3, "0")}_t${n}`,
+  sql: `-- migrate:up\nCREATE TABLE t${n} (id int);\n-- migrate:down\nDROP TABLE t${n};\n`,
+});
+
+async function appliedRows() {
+  const { rows } = await admin.query(
+    "select migration_name, status from platform.schema_migrations order by 1",
+  );
+  return rows;
+}
+
+describe("postgres-meta executor", () => {
+  it("costs one HTTP request per applied migration, and one for a list", async () => {
+    const counter = countingFetch();
+    const texts = [table(1), table(2)];
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url, fetch: counter.fetch }),
+      source: memorySource(texts),
+    });
+    await engine.apply({ actor: "test" }); // creates the tracking tables on the way
+
+    texts.push(table(3), table(4), table(5), table(6), table(7));
+    counter.requests = 0;
+    const report = await engine.apply({ actor: "test" });
+    expect(report.results.map((r) => r.status)).toEqual(Array(5).fill("applied"));
+    expect(counter.requests).toBe(1 + 5); // read the state, then one per migration
+
+    counter.requests = 0;
+    await engine.list();
+    expect(counter.requests).toBe(1);
+    counter.requests = 0;
+    expect((await engine.apply({ actor: "test" })).results).toEqual([]);
+    expect(counter.requests).toBe(1);
+  });
+
+  it("reports applied when the batch committed but the answer was lost", async () => {
+    const counter = countingFetch(async (body, send) => {
+      const response = await send();
+      if (body.includes("CREATE TABLE lost")) throw new TypeError("fetch failed: socket hang up");
+      return response;
+    });
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url, fetch: counter.fetch }),
+      source: memorySource([{ name: "001_lost", sql: "CREATE TABLE lost (id int);" }]),
+    });
+    const report = await engine.apply({ actor: "test" });
+    expect(report.results).toMatchObject([{ migrationName: "001_lost", status: "applied" }]);
+    expect(await appliedRows()).toEqual([{ migration_name: "001_lost", status: "applied" }]);
+    const events = await admin.query("select outcome from platform.schema_migration_events");
+    expect(events.rows).toEqual([{ outcome: "succeeded" }]);
+  });
+
+  it("records a failure, not a guess, when the batch failed and the answer was lost", async () => {
+    const counter = countingFetch(async (body, send) => {
+      const response = await send();
+      if (body.includes("CREATE TABLE doomed")) throw new TypeError("fetch failed: socket hang up");
+      return response;
+    });
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url, fetch: counter.fetch }),
+      source: memorySource([
+        { name: "001_doomed", sql: "CREATE TABLE doomed (id int);\nSELECT 1/0;" },
+      ]),
+    });
+    const report = await engine.apply({ actor: "test" });
+    expect(report.failed).toMatchObject({
+      migrationName: "001_doomed",
+      error: { message: expect.stringContaining("did not commit") },
+    });
+    expect(await appliedRows()).toEqual([{ migration_name: "001_doomed", status: "failed" }]);
+    const tables = await admin.query("select 1 from pg_tables where tablename = 'doomed'");
+    expect(tables.rowCount).toBe(0);
+  });
+
+  it("treats a 408 as an unknown outcome and establishes it", async () => {
+    const counter = countingFetch(async (body, send) => {
+      if (body.includes("CREATE TABLE slow")) {
+        await send(); // it ran, but the client was told it timed out
+        return new Response(JSON.stringify({ error: "Query read timeout" }), { status: 408 });
+      }
+      return send();
+    });
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url, fetch: counter.fetch }),
+      source: memorySource([{ name: "001_slow", sql: "CREATE TABLE slow (id int);" }]),
+    });
+    expect((await engine.apply({ actor: "test" })).results.map((r) => r.status)).toEqual([
+      "applied",
+    ]);
+  });
+
+  it("turns 503 into EXECUTOR_UNAVAILABLE and records nothing", async () => {
+    const counter = countingFetch(async (body, send) =>
+      body.includes("CREATE TABLE never")
+        ? new Response(JSON.stringify({ error: "too many clients" }), { status: 503 })
+        : send(),
+    );
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url, fetch: counter.fetch }),
+      source: memorySource([table(1), { name: "002_never", sql: "CREATE TABLE never (id int);" }]),
+    });
+    await expect(engine.apply({ actor: "test" })).rejects.toBeInstanceOf(ExecutorUnavailableError);
+    expect(await appliedRows()).toEqual([{ migration_name: "001_t1", status: "applied" }]);
+  });
+
+  it("fails with EXECUTOR_UNAVAILABLE when postgres-meta cannot be reached", async () => {
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: "http://127.0.0.1:9", outcomeRetries: 1 }),
+      source: memorySource([table(1)]),
+    });
+    await expect(engine.apply({ actor: "test" })).rejects.toBeInstanceOf(ExecutorUnavailableError);
+  });
+
+  it("applies the platform migrations, 008 statement by statement, and rolls 008 back", async () => {
+    await admin.query("drop schema if exists platform cascade");
+    const source = directorySource(
+      fileURLToPath(new URL("../../../../migrations/", import.meta.url)),
+    );
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url }),
+      source,
+    });
+    const report = await engine.apply({ actor: "test" });
+    expect(report.failed).toBeNull();
+    expect(report.results).toHaveLength(9);
+    expect(
+      (await engine.rollback({ migrationName: "008_add_active_org_tracking", actor: "test" }))
+        .status,
+    ).toBe("rolled_back");
+    expect((await engine.apply({ actor: "test" })).results.map((r) => r.status)).toEqual([
+      "applied",
+    ]);
+  });
+});

@@ -1,0 +1,107 @@
+import {
+  type Executor,
+  LockBusyError,
+  type LockHandle,
+  type LockOptions,
+} from "@studio/migrations-core";
+import pg from "pg";
+import { SqlExecutor } from "../sql-executor.ts";
+import { DEFAULT_TIMEOUTS, type Timeouts } from "../sql-failure.ts";
+import { RUN_LOCK } from "../tracking-queries.ts";
+import { PostgresTransport } from "./postgres-transport.ts";
+
+export interface PostgresExecutorOptions {
+  /** A `postgres://` URL, or a `pg` client configuration. */
+  connection: string | pg.ClientConfig;
+  /** `lock_timeout` / `statement_timeout` for migration SQL, and retries after a lock timeout. */
+  timeouts?: Partial<Timeouts>;
+  /** Connections kept for units of work (the run lock has one of its own). Default 4. */
+  poolSize?: number;
+}
+
+/**
+ * An executor over a direct PostgreSQL connection (`pg`). A run holds a session advisory lock on
+ * a connection of its own, so appliers in other processes and on other hosts wait for it; the
+ * lock goes with the connection if its holder dies. Each unit also takes a transaction-level
+ * advisory lock, so even appliers that bypass the run lock apply a migration only once.
+ */
+export function createPostgresExecutor(options: PostgresExecutorOptions): Executor {
+  const config: pg.ClientConfig =
+    typeof options.connection === "string"
+      ? { connectionString: options.connection }
+      : options.connection;
+  const transport = new PostgresTransport(
+    new pg.Pool({ application_name: "studio-migrations", ...config, max: options.poolSize ?? 4 }),
+  );
+  return new SqlExecutor({
+    kind: "postgres",
+    transport,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+    acquireRunLock: (lock) => acquireRunLock(config, lock),
+  });
+}
+
+/**
+ * Waits for the run lock for at most `timeoutMs` — `lock_timeout` bounds an advisory lock wait
+ * like any other — and on time-out names the holder from `pg_stat_activity`.
+ */
+async function acquireRunLock(
+  config: pg.ClientConfig,
+  { timeoutMs, holder }: LockOptions,
+): Promise<LockHandle> {
+  const client = new pg.Client({
+    ...config,
+    application_name: `studio-migrations: ${holder}`.slice(0, 63),
+  });
+  // A server-side termination otherwise surfaces as an unhandled 'error' event.
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    if (timeoutMs > 0) {
+      await client.query(`set lock_timeout = ${Math.round(timeoutMs)}`);
+      await client.query("select pg_advisory_lock($1, $2)", [...RUN_LOCK]);
+    } else {
+      const { rows } = await client.query<{ locked: boolean }>(
+        "select pg_try_advisory_lock($1, $2) as locked",
+        [...RUN_LOCK],
+      );
+      if (!rows[0]?.locked) throw Object.assign(new Error("lock not available"), { code: "55P03" });
+    }
+    await client.query("reset lock_timeout");
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const busy = code === "55P03" ? await describeHolder(client).catch(() => null) : undefined;
+    await client.end().catch(() => {});
+    if (busy !== undefined) throw new LockBusyError(busy, timeoutMs);
+    throw error;
+  }
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      // Ending the session releases the lock even if the unlock cannot be sent.
+      await client.query("select pg_advisory_unlock($1, $2)", [...RUN_LOCK]).catch(() => {});
+      await client.end().catch(() => {});
+    },
+  };
+}
+
+async function describeHolder(client: pg.Client): Promise<string | null> {
+  const { rows } = await client.query<{
+    pid: number;
+    application_name: string;
+    client_addr: string | null;
+    backend_start: Date;
+  }>(
+    `select a.pid, a.application_name, a.client_addr::text as client_addr, a.backend_start
+       from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'advisory' and l.granted
+        and l.classid = $1::int::oid and l.objid = $2::int::oid and l.objsubid = 2`,
+    [...RUN_LOCK],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const who = row.application_name.replace(/^studio-migrations: /, "") || "an unnamed session";
+  return `${who}, backend pid ${row.pid}${row.client_addr ? ` from ${row.client_addr}` : ""}, connected since ${row.backend_start.toISOString()}`;
+}

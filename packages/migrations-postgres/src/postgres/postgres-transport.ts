@@ -1,0 +1,75 @@
+import type { CompiledQuery } from "kysely";
+import type pg from "pg";
+import type { SqlConnection, SqlTransport } from "../sql-executor.ts";
+
+/** `pg` connections from a pool: a transaction or a session holds one client throughout. */
+export class PostgresTransport implements SqlTransport {
+  constructor(private readonly pool: pg.Pool) {
+    // An idle client killed by the server would otherwise crash the process.
+    pool.on("error", () => {});
+  }
+
+  async transaction<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query("begin");
+      try {
+        const result = await work(connectionOf(client));
+        await client.query("commit");
+        return result;
+      } catch (error) {
+        // A dead connection cannot roll back; the server already has. Keep the original error.
+        await client.query("rollback").catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  session<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
+    return this.withClient((client) => work(connectionOf(client)));
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+
+  /** A client that failed at the connection level is discarded, not returned to the pool. */
+  private async withClient<T>(use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    // A connection killed mid-query rejects the query and also emits 'error' on the client, which
+    // would crash the process unless something listens while it is checked out.
+    const ignore = () => {};
+    client.on("error", ignore);
+    let broken: Error | undefined;
+    try {
+      return await use(client);
+    } catch (error) {
+      if (
+        !(
+          typeof error === "object" &&
+          error !== null &&
+          "code" in error &&
+          typeof error.code === "string"
+        )
+      ) {
+        broken = error instanceof Error ? error : new Error(String(error));
+      }
+      throw error;
+    } finally {
+      client.off("error", ignore);
+      client.release(broken);
+    }
+  }
+}
+
+function connectionOf(client: pg.PoolClient): SqlConnection {
+  return {
+    async query<R>(query: CompiledQuery<R>): Promise<R[]> {
+      const result = await client.query({ text: query.sql, values: [...query.parameters] });
+      return result.rows as R[];
+    },
+    async script(sql: string): Promise<void> {
+      // No parameters: pg sends it with the simple protocol, which runs several statements.
+      await client.query(sql);
+    },
+  };
+}

@@ -1,0 +1,450 @@
+import {
+  type ApplyOutcome,
+  type ApplyRequest,
+  type Bookkeeping,
+  type EventQuery,
+  type Executor,
+  ExecutorUnavailableError,
+  type LockHandle,
+  type LockOptions,
+  type MigrationEvent,
+  type MigrationRecord,
+  type MigrationToRun,
+  type RollbackOutcome,
+  type RollbackRequest,
+  type SqlFailure,
+  StateConflictError,
+  splitSqlStatements,
+  startedMessage,
+} from "@studio/migrations-core";
+import type { CompiledQuery } from "kysely";
+import {
+  isLockTimeout,
+  retryDelayMs,
+  sleep,
+  type Timeouts,
+  timeoutSettings,
+  toSqlFailure,
+} from "./sql-failure.ts";
+import { parameterisedQueries as q, toEvent, toRecord } from "./tracking-queries.ts";
+import { TRACKING_TABLES_SQL } from "./tracking-schema.ts";
+
+/** One database connection, as the shared executor uses it. */
+export interface SqlConnection {
+  /** A typed, parameterised query (Kysely-compiled). */
+  query<R>(query: CompiledQuery<R>): Promise<R[]>;
+  /** SQL text that may hold several statements and takes no parameters (a migration's SQL). */
+  script(sql: string): Promise<void>;
+}
+
+/** How a database is reached: transactions, and single connections outside one. */
+export interface SqlTransport {
+  /** Runs `work` in one transaction on one connection: committed if it returns, rolled back if it throws. */
+  transaction<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T>;
+  /** Runs `work` on one connection outside a transaction (each statement commits on its own). */
+  session<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface SqlExecutorOptions {
+  kind: string;
+  transport: SqlTransport;
+  acquireRunLock: (options: LockOptions) => Promise<LockHandle>;
+  timeouts: Timeouts;
+}
+
+const UNDEFINED_TABLE = new Set(["42P01", "3F000"]);
+
+/**
+ * The executor for databases reached over a real connection (`pg`, PGlite): each unit is one
+ * transaction that takes the unit lock, checks the recorded state, runs the SQL and writes the
+ * bookkeeping; a failure is recorded afterwards, in a transaction of its own, so it survives the
+ * rollback. Every bookkeeping query is Kysely-typed (`tracking-queries.ts`).
+ */
+export class SqlExecutor implements Executor {
+  readonly kind: string;
+  readonly lockScope = "session";
+  private readonly transport: SqlTransport;
+  private readonly timeouts: Timeouts;
+  private readonly runLock: (options: LockOptions) => Promise<LockHandle>;
+  private trackingTables: Promise<void> | null = null;
+
+  constructor(options: SqlExecutorOptions) {
+    this.kind = options.kind;
+    this.transport = options.transport;
+    this.timeouts = options.timeouts;
+    this.runLock = options.acquireRunLock;
+  }
+
+  async readState(): Promise<MigrationRecord[]> {
+    try {
+      const rows = await this.transport.session((c) => c.query(q.selectRecords()));
+      return rows.map(toRecord);
+    } catch (error) {
+      if (UNDEFINED_TABLE.has(toSqlFailure(error).code ?? "")) return [];
+      throw unavailable("read the migration state", error);
+    }
+  }
+
+  async readEvents(query: EventQuery): Promise<MigrationEvent[]> {
+    try {
+      const rows = await this.transport.session((c) => c.query(q.selectEvents(query)));
+      return rows.map(toEvent);
+    } catch (error) {
+      if (UNDEFINED_TABLE.has(toSqlFailure(error).code ?? "")) return [];
+      throw unavailable("read the audit trail", error);
+    }
+  }
+
+  acquireLock(options: LockOptions): Promise<LockHandle> {
+    return this.runLock(options);
+  }
+
+  async applyMigration({ migration, actor }: ApplyRequest): Promise<ApplyOutcome> {
+    await this.ensureTrackingTables();
+    if (!migration.transactional) return this.applyStatementByStatement(migration, actor);
+
+    for (let attempt = 0; ; attempt++) {
+      let started = 0;
+      try {
+        const outcome = await this.transport.transaction(async (c): Promise<ApplyOutcome> => {
+          await c.script(timeoutSettings(this.timeouts, "local"));
+          if ((await this.lockedStatus(c, migration.name)) === "applied")
+            return { status: "already_applied" };
+          started = performance.now();
+          await c.script(migration.sql);
+          const executionTimeMs = elapsedSince(started);
+          await c.query(
+            q.upsertApplied({
+              migrationName: migration.name,
+              actor,
+              checksum: migration.checksum,
+              executionTimeMs,
+            }),
+          );
+          await c.query(
+            q.insertEvent(event(migration, "apply", "succeeded", actor, executionTimeMs, null)),
+          );
+          return { status: "applied", executionTimeMs };
+        });
+        return outcome;
+      } catch (error) {
+        const executionTimeMs = started === 0 ? 0 : elapsedSince(started);
+        const failure = toSqlFailure(error);
+        if (isLockTimeout(failure) && attempt < this.timeouts.lockRetries) {
+          await sleep(retryDelayMs(this.timeouts, attempt));
+          continue;
+        }
+        return this.recordApplyFailure(migration, actor, executionTimeMs, failure);
+      }
+    }
+  }
+
+  async rollbackMigration({ migration, actor }: RollbackRequest): Promise<RollbackOutcome> {
+    await this.ensureTrackingTables();
+    if (!migration.transactional) return this.rollbackStatementByStatement(migration, actor);
+    for (let attempt = 0; ; attempt++) {
+      let started = 0;
+      try {
+        return await this.transport.transaction(async (c): Promise<RollbackOutcome> => {
+          await c.script(timeoutSettings(this.timeouts, "local"));
+          if ((await this.lockedStatus(c, migration.name)) !== "applied")
+            return { status: "not_applied" };
+          started = performance.now();
+          await c.script(migration.sql);
+          const executionTimeMs = elapsedSince(started);
+          await c.query(q.markRolledBack({ migrationName: migration.name, actor }));
+          await c.query(
+            q.insertEvent(event(migration, "rollback", "succeeded", actor, executionTimeMs, null)),
+          );
+          return { status: "rolled_back", executionTimeMs };
+        });
+      } catch (error) {
+        const executionTimeMs = started === 0 ? 0 : elapsedSince(started);
+        const failure = toSqlFailure(error);
+        if (isLockTimeout(failure) && attempt < this.timeouts.lockRetries) {
+          await sleep(retryDelayMs(this.timeouts, attempt));
+          continue;
+        }
+        return this.recordRollbackFailure(migration, actor, executionTimeMs, failure);
+      }
+    }
+  }
+
+  async recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void> {
+    if (changes.length === 0) return;
+    await this.ensureTrackingTables();
+    try {
+      await this.transport.transaction(async (c) => {
+        await c.query(q.lockUnit());
+        const rows = await c.query(q.selectStatuses(changes.map((change) => change.migrationName)));
+        const current = new Map(rows.map((r) => [r.migration_name, r.status]));
+        for (const change of changes) {
+          const status = current.get(change.migrationName) ?? "absent";
+          if (!change.expect.includes(status)) throw conflict(change.migrationName, status);
+        }
+        for (const change of changes) {
+          let checksum: string | null = null;
+          if (change.kind === "mark_applied") {
+            checksum = change.checksum;
+            await c.query(
+              q.upsertApplied({
+                migrationName: change.migrationName,
+                actor,
+                checksum,
+                executionTimeMs: null,
+              }),
+            );
+          } else if (change.kind === "mark_rolled_back") {
+            await c.query(q.markRolledBack({ migrationName: change.migrationName, actor }));
+          } else {
+            checksum = change.checksum;
+            await c.query(q.setChecksum({ migrationName: change.migrationName, checksum }));
+          }
+          await c.query(
+            q.insertEvent({
+              migrationName: change.migrationName,
+              action: change.action,
+              outcome: "succeeded",
+              actor,
+              executionTimeMs: null,
+              errorMessage: null,
+              checksum,
+            }),
+          );
+        }
+      });
+    } catch (error) {
+      if (error instanceof StateConflictError) throw error;
+      throw unavailable("record the change", error);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  /** Takes the unit lock, then reads the migration's recorded status under it. */
+  private async lockedStatus(c: SqlConnection, migrationName: string): Promise<string | null> {
+    await c.query(q.lockUnit());
+    const [row] = await c.query(q.selectStatus(migrationName));
+    return row?.status ?? null;
+  }
+
+  /**
+   * Records a failed apply — unless the migration turns out to be applied after all, which
+   * happens when the connection died after the commit was sent: under the unit lock, the state
+   * read here is the truth.
+   */
+  private async recordApplyFailure(
+    migration: MigrationToRun,
+    actor: string,
+    executionTimeMs: number,
+    failure: SqlFailure,
+  ): Promise<ApplyOutcome> {
+    try {
+      return await this.transport.transaction(async (c): Promise<ApplyOutcome> => {
+        if ((await this.lockedStatus(c, migration.name)) === "applied")
+          return { status: "applied", executionTimeMs };
+        await c.query(
+          q.upsertFailed({
+            migrationName: migration.name,
+            actor,
+            checksum: migration.checksum,
+            executionTimeMs,
+            errorMessage: failure.message,
+          }),
+        );
+        await c.query(
+          q.insertEvent(
+            event(migration, "apply", "failed", actor, executionTimeMs, failure.message),
+          ),
+        );
+        return { status: "failed", executionTimeMs, error: failure };
+      });
+    } catch (error) {
+      throw unavailable(`record the failure of ${migration.name} (${failure.message})`, error);
+    }
+  }
+
+  private async recordRollbackFailure(
+    migration: MigrationToRun,
+    actor: string,
+    executionTimeMs: number,
+    failure: SqlFailure,
+  ): Promise<RollbackOutcome> {
+    try {
+      return await this.transport.transaction(async (c): Promise<RollbackOutcome> => {
+        if ((await this.lockedStatus(c, migration.name)) === "rolled_back")
+          return { status: "rolled_back", executionTimeMs };
+        await c.query(
+          q.insertEvent(
+            event(migration, "rollback", "failed", actor, executionTimeMs, failure.message),
+          ),
+        );
+        return { status: "failed", executionTimeMs, error: failure };
+      });
+    } catch (error) {
+      throw unavailable(
+        `record the failed rollback of ${migration.name} (${failure.message})`,
+        error,
+      );
+    }
+  }
+
+  /**
+   * `transaction:false`: recorded as started (a `failed` row without a time) in its own commit,
+   * then each statement alone on one connection, then the outcome. A crash in between leaves the
+   * row showing the migration interrupted.
+   */
+  private async applyStatementByStatement(
+    migration: MigrationToRun,
+    actor: string,
+  ): Promise<ApplyOutcome> {
+    const begun = await this.transport.transaction(async (c) => {
+      if ((await this.lockedStatus(c, migration.name)) === "applied") return false;
+      await c.query(
+        q.upsertFailed({
+          migrationName: migration.name,
+          actor,
+          checksum: migration.checksum,
+          executionTimeMs: null,
+          errorMessage: startedMessage(actor),
+        }),
+      );
+      return true;
+    });
+    if (!begun) return { status: "already_applied" };
+
+    const started = performance.now();
+    const failure = await this.runStatements(migration.sql);
+    const executionTimeMs = elapsedSince(started);
+    if (failure) return this.recordApplyFailure(migration, actor, executionTimeMs, failure);
+    try {
+      await this.transport.transaction(async (c) => {
+        await c.query(q.lockUnit());
+        await c.query(
+          q.upsertApplied({
+            migrationName: migration.name,
+            actor,
+            checksum: migration.checksum,
+            executionTimeMs,
+          }),
+        );
+        await c.query(
+          q.insertEvent(event(migration, "apply", "succeeded", actor, executionTimeMs, null)),
+        );
+      });
+    } catch (error) {
+      throw unavailable(`record ${migration.name} as applied (its statements all ran)`, error);
+    }
+    return { status: "applied", executionTimeMs };
+  }
+
+  private async rollbackStatementByStatement(
+    migration: MigrationToRun,
+    actor: string,
+  ): Promise<RollbackOutcome> {
+    const [row] = await this.transport.session((c) => c.query(q.selectStatus(migration.name)));
+    if (row?.status !== "applied") return { status: "not_applied" };
+    const started = performance.now();
+    const failure = await this.runStatements(migration.sql);
+    const executionTimeMs = elapsedSince(started);
+    if (failure) return this.recordRollbackFailure(migration, actor, executionTimeMs, failure);
+    await this.transport.transaction(async (c) => {
+      await c.query(q.lockUnit());
+      await c.query(q.markRolledBack({ migrationName: migration.name, actor }));
+      await c.query(
+        q.insertEvent(event(migration, "rollback", "succeeded", actor, executionTimeMs, null)),
+      );
+    });
+    return { status: "rolled_back", executionTimeMs };
+  }
+
+  /** Each statement alone, outside a transaction; a `lock_timeout` retries that statement. */
+  private async runStatements(sql: string): Promise<SqlFailure | null> {
+    const statements = splitSqlStatements(sql);
+    try {
+      return await this.transport.session(async (c) => {
+        await c.script(timeoutSettings(this.timeouts, "session"));
+        try {
+          for (const statement of statements) {
+            for (let attempt = 0; ; attempt++) {
+              try {
+                await c.script(statement.text);
+                break;
+              } catch (error) {
+                const failure = toSqlFailure(error);
+                if (isLockTimeout(failure) && attempt < this.timeouts.lockRetries) {
+                  await sleep(retryDelayMs(this.timeouts, attempt));
+                  continue;
+                }
+                return failure;
+              }
+            }
+          }
+          return null;
+        } finally {
+          await c.script("reset lock_timeout; reset statement_timeout").catch(() => {});
+        }
+      });
+    } catch (error) {
+      return toSqlFailure(error);
+    }
+  }
+
+  /**
+   * Creates the tracking tables (the same objects as migration 000) if they are missing, once
+   * per executor, so the very first attempt has somewhere to be recorded.
+   */
+  private ensureTrackingTables(): Promise<void> {
+    this.trackingTables ??= this.transport
+      .transaction(async (c) => {
+        const [row] = await c.query(q.trackingTablesExist());
+        if (row?.exist) return;
+        await c.query(q.lockUnit());
+        await c.script(TRACKING_TABLES_SQL);
+      })
+      .catch((error: unknown) => {
+        this.trackingTables = null;
+        throw unavailable("create the tracking tables", error);
+      });
+    return this.trackingTables;
+  }
+}
+
+function event(
+  migration: MigrationToRun,
+  action: "apply" | "rollback",
+  outcome: "succeeded" | "failed",
+  actor: string,
+  executionTimeMs: number,
+  errorMessage: string | null,
+) {
+  return {
+    migrationName: migration.name,
+    action,
+    outcome,
+    actor,
+    executionTimeMs,
+    errorMessage,
+    checksum: migration.checksum,
+  };
+}
+
+function elapsedSince(started: number): number {
+  return Math.max(0, Math.round(performance.now() - started));
+}
+
+function conflict(migrationName: string, status: string): StateConflictError {
+  return new StateConflictError(
+    migrationName,
+    `${migrationName} is ${status === "absent" ? "not recorded" : status}, which changed since it was planned; nothing was recorded.`,
+    "Look at the current state and retry.",
+  );
+}
+
+function unavailable(what: string, error: unknown): ExecutorUnavailableError {
+  const failure = toSqlFailure(error);
+  return new ExecutorUnavailableError(`Could not ${what}: ${failure.message}`, { cause: error });
+}

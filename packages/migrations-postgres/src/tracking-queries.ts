@@ -1,0 +1,302 @@
+import type {
+  EventOutcome,
+  EventQuery,
+  MigrationAction,
+  MigrationEvent,
+  MigrationRecord,
+} from "@studio/migrations-core";
+import {
+  type CompiledQuery,
+  DummyDriver,
+  type Expression,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  sql,
+} from "kysely";
+import type { TrackingDatabase } from "./tracking-database.ts";
+
+/**
+ * Every query against the tracking tables, typed by Kysely and compiled — not executed — here.
+ * Each executor runs the compiled queries over its own transport: parameterised over a
+ * connection (`pg`, PGlite), or with values inlined into one SQL batch (postgres-meta, whose
+ * extended protocol refuses multi-statement SQL).
+ */
+
+/** Session-level lock held for a whole run (one applier at a time). */
+export const RUN_LOCK = [0x53_74_4d_67, 1] as const;
+/** Transaction-level lock taken by every unit of work (applies each migration exactly once). */
+export const UNIT_LOCK = [0x53_74_4d_67, 2] as const;
+
+/** Renders string literals as `E'…'` with quotes and backslashes escaped, whatever the server's
+ * `standard_conforming_strings`; everything else as Kysely's immediate values. */
+class InlineValuesCompiler extends PostgresQueryCompiler {
+  protected override appendValue(value: unknown): void {
+    this.appendImmediateValue(value);
+  }
+
+  protected override appendStringLiteral(value: string): void {
+    this.append(quoteLiteral(value));
+  }
+}
+
+/** A string as an `E'…'` literal, safe to splice into SQL. */
+export function quoteLiteral(value: string): string {
+  if (value.includes("\u0000")) throw new Error("Postgres text cannot contain NUL characters.");
+  return `E'${value.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
+}
+
+function compileOnly(compiler: () => PostgresQueryCompiler): Kysely<TrackingDatabase> {
+  return new Kysely<TrackingDatabase>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: compiler,
+    },
+  });
+}
+
+export type TrackingQueries = ReturnType<typeof trackingQueries>;
+
+/** Queries with `$n` parameters, for executors with a real connection. */
+export const parameterisedQueries = trackingQueries(compileOnly(() => new PostgresQueryCompiler()));
+/** Queries with every value inlined, to splice into a batch. */
+export const inlineQueries = trackingQueries(compileOnly(() => new InlineValuesCompiler()));
+
+/** A row value, or SQL computing it inside the batch (postgres-meta measures time server-side). */
+type Value<T> = T | Expression<T>;
+
+export interface EventValues {
+  migrationName: string;
+  action: MigrationAction;
+  outcome: EventOutcome;
+  actor: string;
+  executionTimeMs: Value<number | null>;
+  errorMessage: string | null;
+  checksum: string | null;
+}
+
+function trackingQueries(db: Kysely<TrackingDatabase>) {
+  const migrations = "platform.schema_migrations" as const;
+  const events = "platform.schema_migration_events" as const;
+  return {
+    lockUnit: (): CompiledQuery =>
+      sql`select pg_advisory_xact_lock(${sql.lit(UNIT_LOCK[0])}, ${sql.lit(UNIT_LOCK[1])})`.compile(
+        db,
+      ),
+
+    /** Whether both tracking tables exist, without failing when they do not. */
+    trackingTablesExist: (): CompiledQuery<{ exist: boolean }> =>
+      sql<{ exist: boolean }>`select (to_regclass('platform.schema_migrations') is not null
+        and to_regclass('platform.schema_migration_events') is not null) as exist`.compile(db),
+
+    selectRecords: () =>
+      db
+        .selectFrom(migrations)
+        .select([
+          "migration_name",
+          "status",
+          "applied_at",
+          "applied_by",
+          "error_message",
+          "execution_time_ms",
+          "checksum",
+          "rolled_back_at",
+          "rolled_back_by",
+        ])
+        .orderBy("migration_name")
+        .compile(),
+
+    /** One migration's status, as a scalar (usable as a subquery). */
+    selectStatus: (migrationName: string) =>
+      db
+        .selectFrom(migrations)
+        .select("status")
+        .where("migration_name", "=", migrationName)
+        .compile(),
+
+    selectStatuses: (names: readonly string[]) =>
+      db
+        .selectFrom(migrations)
+        .select(["migration_name", "status"])
+        .where("migration_name", "in", names.length > 0 ? [...names] : [""])
+        .compile(),
+
+    selectEvents: ({ migrationName, before, limit }: EventQuery) => {
+      let query = db
+        .selectFrom(events)
+        .select([
+          sql<string>`id::text`.as("id"),
+          "migration_name",
+          "action",
+          "outcome",
+          "actor",
+          "at",
+          "execution_time_ms",
+          "error_message",
+          "checksum",
+        ])
+        .orderBy("id", "desc")
+        .limit(limit);
+      if (migrationName !== undefined) query = query.where("migration_name", "=", migrationName);
+      if (before !== undefined) query = query.where("id", "<", sql<string>`${before}::bigint`);
+      return query.compile();
+    },
+
+    /** The row becomes `applied`; `executionTimeMs` is null for bookkeeping (baseline, resolve). */
+    upsertApplied: (v: {
+      migrationName: string;
+      actor: string;
+      checksum: string;
+      executionTimeMs: Value<number | null>;
+    }) =>
+      db
+        .insertInto(migrations)
+        .values({
+          migration_name: v.migrationName,
+          status: "applied",
+          applied_at: sql<Date>`now()`,
+          applied_by: v.actor,
+          error_message: null,
+          execution_time_ms: v.executionTimeMs,
+          checksum: v.checksum,
+          rolled_back_at: null,
+          rolled_back_by: null,
+        })
+        .onConflict((oc) =>
+          oc.column("migration_name").doUpdateSet((eb) => ({
+            status: eb.ref("excluded.status"),
+            applied_at: eb.ref("excluded.applied_at"),
+            applied_by: eb.ref("excluded.applied_by"),
+            error_message: eb.ref("excluded.error_message"),
+            execution_time_ms: eb.ref("excluded.execution_time_ms"),
+            checksum: eb.ref("excluded.checksum"),
+            rolled_back_at: eb.ref("excluded.rolled_back_at"),
+            rolled_back_by: eb.ref("excluded.rolled_back_by"),
+          })),
+        )
+        .compile(),
+
+    /**
+     * The row becomes `failed` — unless it is `applied`, which a failure never overwrites (an
+     * attempt whose commit raced its own error report may have gone through after all).
+     * `executionTimeMs` null marks an attempt as started and not finished.
+     */
+    upsertFailed: (v: {
+      migrationName: string;
+      actor: string;
+      checksum: string;
+      executionTimeMs: Value<number | null>;
+      errorMessage: string;
+    }) =>
+      db
+        .insertInto(migrations)
+        .values({
+          migration_name: v.migrationName,
+          status: "failed",
+          applied_at: sql<Date>`now()`,
+          applied_by: v.actor,
+          error_message: v.errorMessage,
+          execution_time_ms: v.executionTimeMs,
+          checksum: v.checksum,
+          rolled_back_at: null,
+          rolled_back_by: null,
+        })
+        .onConflict((oc) =>
+          oc
+            .column("migration_name")
+            .doUpdateSet((eb) => ({
+              status: eb.ref("excluded.status"),
+              applied_at: eb.ref("excluded.applied_at"),
+              applied_by: eb.ref("excluded.applied_by"),
+              error_message: eb.ref("excluded.error_message"),
+              execution_time_ms: eb.ref("excluded.execution_time_ms"),
+              checksum: eb.ref("excluded.checksum"),
+              rolled_back_at: eb.ref("excluded.rolled_back_at"),
+              rolled_back_by: eb.ref("excluded.rolled_back_by"),
+            }))
+            .where("platform.schema_migrations.status", "<>", "applied"),
+        )
+        .compile(),
+
+    /** An applied (or failed) row becomes `rolled_back`, keeping who applied it and when. */
+    markRolledBack: (v: { migrationName: string; actor: string }) =>
+      db
+        .updateTable(migrations)
+        .set({ status: "rolled_back", rolled_back_at: sql<Date>`now()`, rolled_back_by: v.actor })
+        .where("migration_name", "=", v.migrationName)
+        .compile(),
+
+    setChecksum: (v: { migrationName: string; checksum: string }) =>
+      db
+        .updateTable(migrations)
+        .set({ checksum: v.checksum })
+        .where("migration_name", "=", v.migrationName)
+        .compile(),
+
+    insertEvent: (v: EventValues) =>
+      db
+        .insertInto(events)
+        .values({
+          migration_name: v.migrationName,
+          action: v.action,
+          outcome: v.outcome,
+          actor: v.actor,
+          execution_time_ms: v.executionTimeMs,
+          error_message: v.errorMessage,
+          checksum: v.checksum,
+        })
+        .compile(),
+  };
+}
+
+/** A `schema_migrations` row as the core sees it; dates may arrive as strings (over HTTP). */
+export function toRecord(row: {
+  migration_name: string;
+  status: MigrationRecord["status"];
+  applied_at: Date | string;
+  applied_by: string | null;
+  error_message: string | null;
+  execution_time_ms: number | null;
+  checksum: string | null;
+  rolled_back_at: Date | string | null;
+  rolled_back_by: string | null;
+}): MigrationRecord {
+  return {
+    migrationName: row.migration_name,
+    status: row.status,
+    appliedAt: new Date(row.applied_at),
+    appliedBy: row.applied_by,
+    errorMessage: row.error_message,
+    executionTimeMs: row.execution_time_ms === null ? null : Number(row.execution_time_ms),
+    checksum: row.checksum,
+    rolledBackAt: row.rolled_back_at === null ? null : new Date(row.rolled_back_at),
+    rolledBackBy: row.rolled_back_by,
+  };
+}
+
+export function toEvent(row: {
+  id: string | number | bigint;
+  migration_name: string;
+  action: MigrationAction;
+  outcome: EventOutcome;
+  actor: string | null;
+  at: Date | string;
+  execution_time_ms: number | null;
+  error_message: string | null;
+  checksum: string | null;
+}): MigrationEvent {
+  return {
+    id: String(row.id),
+    migrationName: row.migration_name,
+    action: row.action,
+    outcome: row.outcome,
+    actor: row.actor,
+    at: new Date(row.at),
+    executionTimeMs: row.execution_time_ms === null ? null : Number(row.execution_time_ms),
+    errorMessage: row.error_message,
+    checksum: row.checksum,
+  };
+}
