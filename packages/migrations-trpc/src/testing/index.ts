@@ -1,0 +1,1 @@
+export { type MigrationsHttpServer, startMigrationsHttpServer } from "./http-server.ts";
