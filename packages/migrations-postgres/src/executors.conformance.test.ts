@@ -10,6 +10,16 @@ import { createPGliteExecutor, createPgMetaExecutor, createPostgresExecutor } fr
 const TABLE_EXISTS = `select exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where n.nspname = 'public' and c.relname = $1) as exists`;
 
+async function tableExists(url: string, name: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ exists: boolean }>(TABLE_EXISTS, [name])).rows[0]?.exists === true;
+  } finally {
+    await client.end();
+  }
+}
+
 describeExecutorConformance("memory", async () => {
   const database = createMemoryDatabase();
   return {
@@ -31,17 +41,7 @@ describeExecutorConformance("postgres", async () => {
   return {
     executor: make(),
     connect: async () => make(),
-    tableExists: async (name) => {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        return (
-          (await client.query<{ exists: boolean }>(TABLE_EXISTS, [name])).rows[0]?.exists === true
-        );
-      } finally {
-        await client.end();
-      }
-    },
+    tableExists: (name) => tableExists(database.url, name),
     dispose: async () => {
       await Promise.all(executors.map((e) => e.close()));
       await database.drop();
@@ -66,17 +66,7 @@ describeExecutorConformance("pg-meta", async () => {
   return {
     executor: createPgMetaExecutor({ url: server.url }),
     connect: async () => createPgMetaExecutor({ url: server.url }),
-    tableExists: async (name) => {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        return (
-          (await client.query<{ exists: boolean }>(TABLE_EXISTS, [name])).rows[0]?.exists === true
-        );
-      } finally {
-        await client.end();
-      }
-    },
+    tableExists: (name) => tableExists(database.url, name),
     dispose: async () => {
       await server.stop();
       await database.drop();

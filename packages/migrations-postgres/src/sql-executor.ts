@@ -18,6 +18,7 @@ import {
   startedMessage,
 } from "@studio/migrations-core";
 import type { CompiledQuery } from "kysely";
+import { attemptEvent, elapsedSince, stateConflict } from "./attempt.ts";
 import {
   isLockTimeout,
   retryDelayMs,
@@ -123,7 +124,9 @@ export class SqlExecutor implements Executor {
             }),
           );
           await c.query(
-            q.insertEvent(event(migration, "apply", "succeeded", actor, executionTimeMs, null)),
+            q.insertEvent(
+              attemptEvent(migration, "apply", "succeeded", actor, executionTimeMs, null),
+            ),
           );
           return { status: "applied", executionTimeMs };
         });
@@ -155,7 +158,9 @@ export class SqlExecutor implements Executor {
           const executionTimeMs = elapsedSince(started);
           await c.query(q.markRolledBack({ migrationName: migration.name, actor }));
           await c.query(
-            q.insertEvent(event(migration, "rollback", "succeeded", actor, executionTimeMs, null)),
+            q.insertEvent(
+              attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
+            ),
           );
           return { status: "rolled_back", executionTimeMs };
         });
@@ -181,7 +186,7 @@ export class SqlExecutor implements Executor {
         const current = new Map(rows.map((r) => [r.migration_name, r.status]));
         for (const change of changes) {
           const status = current.get(change.migrationName) ?? "absent";
-          if (!change.expect.includes(status)) throw conflict(change.migrationName, status);
+          if (!change.expect.includes(status)) throw stateConflict(change.migrationName, status);
         }
         for (const change of changes) {
           let checksum: string | null = null;
@@ -257,7 +262,7 @@ export class SqlExecutor implements Executor {
         );
         await c.query(
           q.insertEvent(
-            event(migration, "apply", "failed", actor, executionTimeMs, failure.message),
+            attemptEvent(migration, "apply", "failed", actor, executionTimeMs, failure.message),
           ),
         );
         return { status: "failed", executionTimeMs, error: failure };
@@ -279,7 +284,7 @@ export class SqlExecutor implements Executor {
           return { status: "rolled_back", executionTimeMs };
         await c.query(
           q.insertEvent(
-            event(migration, "rollback", "failed", actor, executionTimeMs, failure.message),
+            attemptEvent(migration, "rollback", "failed", actor, executionTimeMs, failure.message),
           ),
         );
         return { status: "failed", executionTimeMs, error: failure };
@@ -332,7 +337,9 @@ export class SqlExecutor implements Executor {
           }),
         );
         await c.query(
-          q.insertEvent(event(migration, "apply", "succeeded", actor, executionTimeMs, null)),
+          q.insertEvent(
+            attemptEvent(migration, "apply", "succeeded", actor, executionTimeMs, null),
+          ),
         );
       });
     } catch (error) {
@@ -355,7 +362,9 @@ export class SqlExecutor implements Executor {
       await c.query(q.lockUnit());
       await c.query(q.markRolledBack({ migrationName: migration.name, actor }));
       await c.query(
-        q.insertEvent(event(migration, "rollback", "succeeded", actor, executionTimeMs, null)),
+        q.insertEvent(
+          attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
+        ),
       );
     });
     return { status: "rolled_back", executionTimeMs };
@@ -411,37 +420,6 @@ export class SqlExecutor implements Executor {
       });
     return this.trackingTables;
   }
-}
-
-function event(
-  migration: MigrationToRun,
-  action: "apply" | "rollback",
-  outcome: "succeeded" | "failed",
-  actor: string,
-  executionTimeMs: number,
-  errorMessage: string | null,
-) {
-  return {
-    migrationName: migration.name,
-    action,
-    outcome,
-    actor,
-    executionTimeMs,
-    errorMessage,
-    checksum: migration.checksum,
-  };
-}
-
-function elapsedSince(started: number): number {
-  return Math.max(0, Math.round(performance.now() - started));
-}
-
-function conflict(migrationName: string, status: string): StateConflictError {
-  return new StateConflictError(
-    migrationName,
-    `${migrationName} is ${status === "absent" ? "not recorded" : status}, which changed since it was planned; nothing was recorded.`,
-    "Look at the current state and retry.",
-  );
 }
 
 function unavailable(what: string, error: unknown): ExecutorUnavailableError {

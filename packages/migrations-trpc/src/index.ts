@@ -13,6 +13,7 @@ export {
 export {
   type MigrationErrorData,
   MigrationRunFailedError,
+  migrationErrorData,
   TRPC_CODE,
   toTRPCError,
 } from "./errors.ts";

@@ -12,11 +12,11 @@ import {
   type RollbackOutcome,
   type RollbackRequest,
   type SqlFailure,
-  StateConflictError,
   splitSqlStatements,
   startedMessage,
 } from "@studio/migrations-core";
 import { sql } from "kysely";
+import { attemptEvent, elapsedSince, stateConflict } from "../attempt.ts";
 import { DEFAULT_TIMEOUTS, sleep, type Timeouts, timeoutSettings } from "../sql-failure.ts";
 import type { SchemaMigrationEventsTable, SchemaMigrationsTable } from "../tracking-database.ts";
 import { inlineQueries as b, quoteLiteral, toEvent, toRecord } from "../tracking-queries.ts";
@@ -121,7 +121,9 @@ export class PgMetaExecutor implements Executor {
           checksum: migration.checksum,
           executionTimeMs: sql.raw(ELAPSED_MS),
         }).sql,
-        b.insertEvent(event(migration, "apply", "succeeded", actor, sql.raw(ELAPSED_MS), null)).sql,
+        b.insertEvent(
+          attemptEvent(migration, "apply", "succeeded", actor, sql.raw(ELAPSED_MS), null),
+        ).sql,
         `select 'applied' as outcome, ${ELAPSED_MS} as execution_time_ms`,
       ),
     );
@@ -160,8 +162,9 @@ export class PgMetaExecutor implements Executor {
         `select set_config('${STARTED_SETTING}', clock_timestamp()::text, true)`,
         `${migration.sql}\n`,
         b.markRolledBack({ migrationName: migration.name, actor }).sql,
-        b.insertEvent(event(migration, "rollback", "succeeded", actor, sql.raw(ELAPSED_MS), null))
-          .sql,
+        b.insertEvent(
+          attemptEvent(migration, "rollback", "succeeded", actor, sql.raw(ELAPSED_MS), null),
+        ).sql,
         `select 'rolled_back' as outcome, ${ELAPSED_MS} as execution_time_ms`,
       ),
     );
@@ -239,11 +242,7 @@ export class PgMetaExecutor implements Executor {
     const response = await this.transport.query(batch(...statements));
     if (response.kind === "sql" && response.failure.code === STATE_CONFLICT) {
       const [name = "", status = "unknown"] = response.failure.message.split(" is ");
-      throw new StateConflictError(
-        name,
-        `${name} is ${status === "absent" ? "not recorded" : status}, which changed since it was planned; nothing was recorded.`,
-        "Look at the current state and retry.",
-      );
+      throw stateConflict(name, status);
     }
     expectRows(response, "record the change");
   }
@@ -276,7 +275,7 @@ export class PgMetaExecutor implements Executor {
               errorMessage: failure.message,
             }).sql,
             b.insertEvent(
-              event(migration, "apply", "failed", actor, executionTimeMs, failure.message),
+              attemptEvent(migration, "apply", "failed", actor, executionTimeMs, failure.message),
             ).sql,
             "select 'failed' as outcome",
           ),
@@ -306,7 +305,14 @@ export class PgMetaExecutor implements Executor {
               "already rolled back",
             ),
             b.insertEvent(
-              event(migration, "rollback", "failed", actor, executionTimeMs, failure.message),
+              attemptEvent(
+                migration,
+                "rollback",
+                "failed",
+                actor,
+                executionTimeMs,
+                failure.message,
+              ),
             ).sql,
             "select 'failed' as outcome",
           ),
@@ -360,7 +366,9 @@ export class PgMetaExecutor implements Executor {
               checksum: migration.checksum,
               executionTimeMs,
             }).sql,
-            b.insertEvent(event(migration, "apply", "succeeded", actor, executionTimeMs, null)).sql,
+            b.insertEvent(
+              attemptEvent(migration, "apply", "succeeded", actor, executionTimeMs, null),
+            ).sql,
             "select 'applied' as outcome",
           ),
         ),
@@ -387,8 +395,9 @@ export class PgMetaExecutor implements Executor {
         batch(
           b.lockUnit().sql,
           b.markRolledBack({ migrationName: migration.name, actor }).sql,
-          b.insertEvent(event(migration, "rollback", "succeeded", actor, executionTimeMs, null))
-            .sql,
+          b.insertEvent(
+            attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
+          ).sql,
           "select 'rolled_back' as outcome",
         ),
       ),
@@ -471,27 +480,4 @@ function unknownOutcome(reason: string): SqlFailure {
     hint: null,
     position: null,
   };
-}
-
-function event(
-  migration: MigrationToRun,
-  action: "apply" | "rollback",
-  outcome: "succeeded" | "failed",
-  actor: string,
-  executionTimeMs: number | ReturnType<typeof sql.raw<number>>,
-  errorMessage: string | null,
-) {
-  return {
-    migrationName: migration.name,
-    action,
-    outcome,
-    actor,
-    executionTimeMs,
-    errorMessage,
-    checksum: migration.checksum,
-  };
-}
-
-function elapsedSince(started: number): number {
-  return Math.max(0, Math.round(performance.now() - started));
 }
