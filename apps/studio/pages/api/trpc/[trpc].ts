@@ -1,0 +1,25 @@
+import { TRPCError } from "@trpc/server";
+import { createNextApiHandler } from "@trpc/server/adapters/next";
+import type { NextApiRequest, NextApiResponse } from "next";
+import { identifyCaller } from "../../../server/auth.ts";
+import { studioMigrations } from "../../../server/migrations.ts";
+
+/** Studio's tRPC endpoint: `/api/trpc/migrations.{list,apply,rollback,history,baseline,resolve}`. */
+export default async function handler(req: NextApiRequest, res: NextApiResponse) {
+  const { router } = await studioMigrations();
+  return createNextApiHandler({
+    router,
+    createContext: ({ req }) => {
+      const who = identifyCaller(req);
+      if (who.ok) return { actor: who.actor };
+      if (who.status === 401) return { actor: null }; // each procedure answers 401 itself
+      throw new TRPCError({
+        code: who.status === 403 ? "FORBIDDEN" : "BAD_REQUEST",
+        message: who.message,
+      });
+    },
+    onError: ({ error }) => {
+      if (error.code === "INTERNAL_SERVER_ERROR") console.error(error.cause ?? error);
+    },
+  })(req, res);
+}

@@ -1,0 +1,51 @@
+// `npm start`: builds Studio and serves it on HOST:PORT (default 127.0.0.1:3000), on the embedded
+// database unless DATABASE_URL or PG_META_URL says otherwise. Without MIGRATION_SECRET it makes
+// one for this run and prints it with the address, so a new user can sign in.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const appDir = fileURLToPath(new URL("..", import.meta.url));
+const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
+const host = process.env.HOST ?? "127.0.0.1";
+const port = process.env.PORT ?? "3000";
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
+let generated = false;
+if (!env.MIGRATION_SECRET) {
+  env.MIGRATION_SECRET = randomBytes(24).toString("base64url");
+  generated = true;
+}
+
+if (process.env.STUDIO_SKIP_BUILD !== "1") {
+  console.log("[studio] building…");
+  const build = spawnSync(process.execPath, [nextBin, "build"], {
+    cwd: appDir,
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+const server = spawn(process.execPath, [nextBin, "start", "-H", host, "-p", port], {
+  cwd: appDir,
+  env,
+  stdio: "inherit",
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.kill(signal));
+server.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+for (let i = 0; i < 600; i++) {
+  try {
+    const response = await fetch(`${url}/api/health`);
+    if (response.ok) break;
+  } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+console.log(`\n  Studio is running at ${url}/migrations`);
+if (generated)
+  console.log(
+    `  Sign in with this migration secret (generated for this run): ${env.MIGRATION_SECRET}\n`,
+  );
+else console.log("  Sign in with your MIGRATION_SECRET.\n");

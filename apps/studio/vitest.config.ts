@@ -1,0 +1,13 @@
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  resolve: { conditions: ["@studio/source"] },
+  test: {
+    name: "studio",
+    include: ["test/**/*.test.ts"],
+    // Builds Studio once, and provides one PostgreSQL server for the run.
+    globalSetup: ["./test/global-setup.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});

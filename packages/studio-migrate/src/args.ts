@@ -1,0 +1,373 @@
+import { parseArgs } from "node:util";
+import type { Resolution } from "@studio/migrations-core";
+import { UsageError } from "./failures.ts";
+
+/**
+ * SPEC §2's name rule and the core's history page limit, restated so that parsing argv loads
+ * nothing: URL mode never needs the core at run time. `args.test.ts` holds both equal to the
+ * core's `isValidMigrationName` and `HISTORY_LIMIT_MAX`.
+ */
+export const MIGRATION_NAME = /^[0-9]{3,}_[a-z0-9_]+$/;
+export const HISTORY_LIMIT_MAX = 500;
+
+export const COMMAND_NAMES = [
+  "status",
+  "apply",
+  "rollback",
+  "baseline",
+  "resolve",
+  "history",
+  "new",
+  "help",
+] as const;
+
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+/** Every flag the tool knows; which command accepts which is `ACCEPTS` below. */
+const OPTIONS = {
+  url: { type: "string" },
+  secret: { type: "string" },
+  actor: { type: "string" },
+  "database-url": { type: "string" },
+  "migrations-dir": { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  to: { type: "string" },
+  "dry-run": { type: "boolean" },
+  "allow-out-of-order": { type: "boolean" },
+  "mark-only": { type: "boolean" },
+  applied: { type: "boolean" },
+  "rolled-back": { type: "boolean" },
+  "accept-checksum": { type: "boolean" },
+  limit: { type: "string" },
+  cursor: { type: "string" },
+  migration: { type: "string" },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+const TARGET_OPTIONS = ["url", "secret", "actor", "database-url", "migrations-dir"] as const;
+const GLOBAL_OPTIONS = ["json", "help", "version"] as const;
+
+const ACCEPTS: Record<CommandName, readonly OptionName[]> = {
+  status: TARGET_OPTIONS,
+  apply: [...TARGET_OPTIONS, "to", "dry-run", "allow-out-of-order"],
+  rollback: [...TARGET_OPTIONS, "mark-only", "dry-run"],
+  baseline: [...TARGET_OPTIONS, "to"],
+  resolve: [...TARGET_OPTIONS, "applied", "rolled-back", "accept-checksum"],
+  history: [...TARGET_OPTIONS, "limit", "cursor", "migration"],
+  new: ["migrations-dir"],
+  help: [],
+};
+
+/** One line per command (at most 76 columns), shown with usage errors and in the help. */
+export const USAGE: Record<CommandName, string> = {
+  status: "studio-migrate status [target options]",
+  apply: "studio-migrate apply [name] [--to name] [--dry-run] [--allow-out-of-order]",
+  rollback: "studio-migrate rollback <name> [--mark-only] [--dry-run] [target options]",
+  baseline: "studio-migrate baseline --to <name> [target options]",
+  resolve: "studio-migrate resolve <name> --applied | --rolled-back | --accept-checksum",
+  history: "studio-migrate history [--limit n] [--migration name] [--cursor c]",
+  new: "studio-migrate new <name> [--migrations-dir dir]",
+  help: "studio-migrate help [command]",
+};
+
+/** Where a command runs: flags only; the environment is consulted later, in `target.ts`. */
+export interface TargetFlags {
+  url: string | null;
+  secret: string | null;
+  actor: string | null;
+  databaseUrl: string | null;
+  migrationsDir: string | null;
+}
+
+export type Invocation =
+  | { command: "help"; json: boolean; topic: CommandName | null }
+  | { command: "version"; json: boolean }
+  | { command: "status"; json: boolean; target: TargetFlags }
+  | {
+      command: "apply";
+      json: boolean;
+      target: TargetFlags;
+      migrationName: string | null;
+      upTo: string | null;
+      dryRun: boolean;
+      allowOutOfOrder: boolean;
+    }
+  | {
+      command: "rollback";
+      json: boolean;
+      target: TargetFlags;
+      migrationName: string;
+      markOnly: boolean;
+      dryRun: boolean;
+    }
+  | { command: "baseline"; json: boolean; target: TargetFlags; upTo: string }
+  | {
+      command: "resolve";
+      json: boolean;
+      target: TargetFlags;
+      migrationName: string;
+      as: Resolution;
+    }
+  | {
+      command: "history";
+      json: boolean;
+      target: TargetFlags;
+      limit: number | null;
+      cursor: string | null;
+      migrationName: string | null;
+    }
+  | { command: "new"; json: boolean; name: string; migrationsDir: string | null };
+
+/** Commands that talk to a database or a Studio. */
+export type TargetInvocation = Extract<Invocation, { target: TargetFlags }>;
+
+/**
+ * Whether `--json` was asked for, read loosely so that even an invocation that does not parse
+ * can answer with a JSON document.
+ */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/** The command named in argv, if it names one, for usage hints on an argv that does not parse. */
+export function commandOf(argv: readonly string[]): CommandName | null {
+  try {
+    const { positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      strict: false,
+      allowPositionals: true,
+    });
+    return asCommand(positionals[0]);
+  } catch {
+    return null;
+  }
+}
+
+function asCommand(word: string | undefined): CommandName | null {
+  return COMMAND_NAMES.find((name) => name === word) ?? null;
+}
+
+/** Parses argv into one invocation, or throws a `UsageError` saying what is wrong with it. */
+export function parseInvocation(argv: readonly string[]): Invocation {
+  const loose = commandOf(argv);
+  let parsed: ReturnType<typeof parseStrict>;
+  try {
+    parsed = parseStrict(argv);
+  } catch (error) {
+    throw new UsageError(describeParseError(error), loose);
+  }
+  const { values, positionals, given } = parsed;
+  const json = values.json === true;
+  const [word, ...rest] = positionals;
+
+  // Asking for help or the version wins over everything else on the line.
+  if (values.help) {
+    const command = asCommand(word);
+    if (word !== undefined && command === null) {
+      throw new UsageError(`Unknown command "${word}".`);
+    }
+    return { command: "help", json, topic: command === "help" ? null : command };
+  }
+  if (values.version) return { command: "version", json };
+  if (word === undefined) {
+    throw new UsageError("No command given.");
+  }
+  const command = asCommand(word);
+  if (command === null) throw new UsageError(`Unknown command "${word}".`);
+
+  for (const option of given) {
+    if (
+      !(GLOBAL_OPTIONS as readonly string[]).includes(option) &&
+      !ACCEPTS[command].includes(option)
+    ) {
+      throw new UsageError(`${command} does not take --${option}.`, command);
+    }
+  }
+  const target: TargetFlags = {
+    url: values.url ?? null,
+    secret: values.secret ?? null,
+    actor: values.actor ?? null,
+    databaseUrl: values["database-url"] ?? null,
+    migrationsDir: values["migrations-dir"] ?? null,
+  };
+  const at = (count: number) => {
+    if (rest.length > count) {
+      throw new UsageError(`Unexpected argument "${rest[count]}".`, command);
+    }
+  };
+  const required = (what: string): string => {
+    const value = rest[0];
+    if (value === undefined) throw new UsageError(`${command} needs ${what}.`, command);
+    return value;
+  };
+
+  switch (command) {
+    case "help": {
+      at(1);
+      const topicWord = rest[0];
+      const topic = asCommand(topicWord);
+      if (topicWord !== undefined && topic === null) {
+        throw new UsageError(`Unknown command "${topicWord}".`, "help");
+      }
+      return { command: "help", json, topic: topic === "help" ? null : topic };
+    }
+    case "status":
+      at(0);
+      return { command, json, target };
+    case "apply": {
+      at(1);
+      const migrationName = rest[0] === undefined ? null : migrationNameArg(rest[0], command);
+      const upTo = values.to === undefined ? null : migrationNameArg(values.to, command, "--to");
+      if (migrationName !== null && upTo !== null) {
+        throw new UsageError(
+          `Give a name (exactly that migration) or --to (everything up to it), not both.`,
+          command,
+        );
+      }
+      return {
+        command,
+        json,
+        target,
+        migrationName,
+        upTo,
+        dryRun: values["dry-run"] === true,
+        allowOutOfOrder: values["allow-out-of-order"] === true,
+      };
+    }
+    case "rollback":
+      at(1);
+      return {
+        command,
+        json,
+        target,
+        migrationName: migrationNameArg(
+          required("the name of the migration to roll back"),
+          command,
+        ),
+        markOnly: values["mark-only"] === true,
+        dryRun: values["dry-run"] === true,
+      };
+    case "baseline":
+      if (rest[0] !== undefined) {
+        throw new UsageError(
+          `baseline takes its target as --to <name>, not as an argument ("${rest[0]}").`,
+          command,
+        );
+      }
+      if (values.to === undefined) {
+        throw new UsageError("baseline needs --to <name>: the last migration to record.", command);
+      }
+      return { command, json, target, upTo: migrationNameArg(values.to, command, "--to") };
+    case "resolve": {
+      at(1);
+      const migrationName = migrationNameArg(
+        required("the name of the migration to resolve"),
+        command,
+      );
+      const chosen = (
+        [
+          ["applied", "applied"],
+          ["rolled-back", "rolled_back"],
+          ["accept-checksum", "accept_checksum"],
+        ] as const
+      ).filter(([flag]) => values[flag] === true);
+      const only = chosen[0];
+      if (only === undefined || chosen.length > 1) {
+        throw new UsageError(
+          `resolve needs exactly one of --applied, --rolled-back or --accept-checksum${
+            chosen.length > 1 ? ` (got ${chosen.map(([flag]) => `--${flag}`).join(" and ")})` : ""
+          }.`,
+          command,
+        );
+      }
+      return { command, json, target, migrationName, as: only[1] };
+    }
+    case "history": {
+      at(0);
+      return {
+        command,
+        json,
+        target,
+        limit: values.limit === undefined ? null : limitArg(values.limit),
+        cursor: values.cursor === undefined ? null : cursorArg(values.cursor),
+        migrationName:
+          values.migration === undefined
+            ? null
+            : migrationNameArg(values.migration, command, "--migration"),
+      };
+    }
+    case "new":
+      at(1);
+      return {
+        command,
+        json,
+        name: required("a snake_case name, e.g. add_billing_plans"),
+        migrationsDir: values["migrations-dir"] ?? null,
+      };
+  }
+}
+
+function parseStrict(argv: readonly string[]) {
+  const { values, positionals, tokens } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    strict: true,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const given = new Set<OptionName>();
+  for (const token of tokens) {
+    if (token.kind === "option") given.add(token.name as OptionName);
+  }
+  return { values, positionals, given };
+}
+
+/** `util.parseArgs` messages are written for programmers; say the same thing shorter. */
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  const flag = /'(-[^' ]*)/.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) return `Unknown option "${flag}".`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
+    return /argument missing|ambiguous/.test(message)
+      ? `${flag} needs a value.`
+      : `${flag} does not take a value.`;
+  }
+  return message;
+}
+
+function migrationNameArg(value: string, command: CommandName, flag?: string): string {
+  if (!MIGRATION_NAME.test(value)) {
+    throw new UsageError(
+      `${flag ? `${flag} ` : ""}"${value}" is not a migration name (NNN_snake_case, the file name without .sql, e.g. 008_add_active_org_tracking).`,
+      command,
+    );
+  }
+  return value;
+}
+
+function limitArg(value: string): number {
+  const limit = /^[0-9]{1,4}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(limit >= 1 && limit <= HISTORY_LIMIT_MAX)) {
+    throw new UsageError(
+      `--limit must be a whole number from 1 to ${HISTORY_LIMIT_MAX} (got "${value}").`,
+      "history",
+    );
+  }
+  return limit;
+}
+
+function cursorArg(value: string): string {
+  if (!/^[0-9]{1,19}$/.test(value)) {
+    throw new UsageError(
+      `--cursor must be the value a previous page printed as its next cursor (got "${value}").`,
+      "history",
+    );
+  }
+  return value;
+}

@@ -1,0 +1,214 @@
+import { type CommandName, USAGE } from "./args.ts";
+
+const TARGETS = `Targets (give one):
+  --url <studio url>      A running Studio, through its API: the usual way
+                          from a deploy pipeline. Studio applies with its
+                          own migrations directory. Needs the secret:
+                          MIGRATION_SECRET (or --secret).
+  --database-url <url>    The database itself, no Studio needed: the
+                          emergency path. Default: DATABASE_URL. Reads the
+                          migrations from --migrations-dir.
+
+Target options:
+  --secret <secret>       Studio's MIGRATION_SECRET. Prefer the environment
+                          variable: a flag shows in the process list.
+  --actor <name>          Who is recorded as applying (applied_by and the
+                          history). Default: cli:<os user>@<hostname>.
+  --migrations-dir <dir>  Direct mode and \`new\`: where the NNN_name.sql
+                          files are. Default: MIGRATIONS_DIR, else
+                          ./migrations (from the current directory).`;
+
+const OTHER_OPTIONS = `Other options:
+  --json                  Print one JSON document on stdout instead of text
+                          (dates as ISO strings), for failures too.
+  -h, --help              Help (global, or for the command given).`;
+
+const EXIT_CODES = `Exit codes:
+  0  Success (status: no problems).
+  1  Failure, with the reason on stderr: a migration failed; the engine
+     refused (checksum drift, out of order, earlier pending, lock busy, not
+     found, rollback order, no down section, state conflict); the database
+     or Studio could not be reached; the secret is missing or was refused;
+     status found problems.
+  2  Usage error: unknown command or option, a missing or malformed
+     argument, conflicting options. Nothing was attempted.`;
+
+const GLOBAL = `studio-migrate: apply, roll back and inspect the platform database's
+schema migrations (the NNN_name.sql files in migrations/), tracked in
+platform.schema_migrations with an audit trail of every attempt.
+
+Usage: studio-migrate <command> [options]
+
+Commands:
+  status                  Every migration (applied, pending) and every
+                          problem, with what to do about it.
+  apply [name]            Apply all pending migrations, or exactly <name>,
+                          or everything up to --to <name>. --dry-run prints
+                          the plan and the SQL. --allow-out-of-order.
+  rollback <name>         Run the down section of the most recently applied
+                          migration. --mark-only records it without SQL.
+  baseline --to <name>    Record migrations up to <name> as applied without
+                          running them (they were applied by hand).
+  resolve <name> --applied | --rolled-back | --accept-checksum
+                          Clear a problem after checking the database.
+  history                 The audit trail, newest first (--limit, --cursor,
+                          --migration).
+  new <name>              Create the next NNN_<name>.sql, empty.
+  help [command]          This help, or a command's (also <command> --help).
+
+${TARGETS}
+
+${OTHER_OPTIONS}
+  --version               Print the version.
+
+Examples:
+  export DATABASE_URL=postgres://user:pass@db.internal:5432/platform
+  studio-migrate status
+  studio-migrate apply --dry-run
+  studio-migrate apply --to 008_add_active_org_tracking
+  studio-migrate status --url https://studio.example      # MIGRATION_SECRET set
+  studio-migrate new add_billing_plans
+
+Environment:
+  DATABASE_URL            The database, for the direct mode.
+  MIGRATION_SECRET        The secret Studio requires, for --url.
+  MIGRATIONS_DIR          The migrations directory (direct mode and new).
+  NO_COLOR                Set to turn colours off (they are only ever used
+                          when stdout is a terminal).
+
+${EXIT_CODES}
+
+Deploy hook: apply before the new release starts, and fail the deploy when
+anything goes wrong. E.g. as the platform's pre-deploy (release) command,
+with MIGRATION_SECRET and STUDIO_URL set in the pipeline's secrets:
+
+  npx studio-migrate apply --url "$STUDIO_URL"
+
+A non-zero exit fails the deploy; the reason is on stderr. Applying is
+idempotent (applied migrations are skipped) and serialised by a lock, so
+several deploys at once are safe. With no Studio to call (first deploy, or
+Studio is down), use the database directly:
+
+  DATABASE_URL=... npx studio-migrate apply --migrations-dir migrations
+
+Run studio-migrate help <command> for a command's options and examples.`;
+
+const COMMAND_HELP: Record<Exclude<CommandName, "help">, string> = {
+  status: `Every migration known to the files or the database, as a table: its
+state (applied, pending, failed, interrupted), when and by whom it was
+applied, how long it took, and whether its file still matches what was
+applied (checksum). Then every problem (drift, a missing file, a failed or
+interrupted migration, out of order, a file that does not load) with what
+to do about it, and a summary.
+
+Exits 1 when there are problems, so a pipeline can gate on it.
+
+Examples:
+  studio-migrate status --database-url postgres://localhost/platform
+  studio-migrate status --url https://studio.example --json`,
+
+  apply: `Applies pending migrations, in order, each in its own transaction (unless
+it says transaction:false), under a lock, recording each one.
+
+  (no name)               Every pending migration.
+  <name>                  Exactly that one; refused while an earlier one is
+                          still pending (use --to).
+  --to <name>             Every pending migration up to and including it.
+  --dry-run               Print the plan and the exact SQL; change nothing.
+  --allow-out-of-order    Also apply a pending migration older than the
+                          newest applied one.
+
+Prints a line per migration with its time (in direct mode as each one
+finishes; through Studio when the run returns), then a summary. A failure
+stops the run: the failed migration's transaction is rolled back, nothing is
+recorded as applied for it, and the rest are not attempted (exit 1).
+Applying again when everything is applied does nothing (exit 0).
+
+Examples:
+  studio-migrate apply --url https://studio.example
+  studio-migrate apply --to 008_add_active_org_tracking --dry-run
+  studio-migrate apply 008_add_active_org_tracking --database-url "$DB"`,
+
+  rollback: `Runs the down section of <name> in a transaction and marks it rolled back
+(pending again). Only the most recently applied migration can be rolled
+back: any other is refused, naming the one to roll back first.
+
+  --mark-only             Record it as rolled back without running SQL
+                          (it was undone by hand, or has no down section).
+  --dry-run               Print the down SQL; change nothing.
+
+Examples:
+  studio-migrate rollback 008_add_active_org_tracking --dry-run
+  studio-migrate rollback 008_add_active_org_tracking --mark-only`,
+
+  baseline: `Records every migration up to and including --to <name> as applied,
+without running any of them: for a database whose migrations were applied
+by hand before it was tracked. Each is recorded as a baseline event.
+
+Example:
+  studio-migrate baseline --to 007_create_audit_logs`,
+
+  resolve: `Clears a problem after an operator has looked at the database. Runs no
+SQL; records a resolve event with the actor. Give exactly one of:
+
+  --applied               A failed or interrupted migration was finished by
+                          hand, or a migration was applied by hand and never
+                          recorded: record it as applied.
+  --rolled-back           A failed or interrupted migration was undone by
+                          hand: record it as rolled back (pending again).
+  --accept-checksum       A drifted migration's edit was cosmetic: record the
+                          file's new checksum.
+
+Prints what it changed (before → after).
+
+Examples:
+  studio-migrate resolve 009_add_index --applied
+  studio-migrate resolve 003_create_organization_members --accept-checksum`,
+
+  history: `The audit trail: every apply, rollback, baseline and resolve attempt,
+succeeded or failed, newest first, with who ran it and how long it took.
+
+  --limit <n>             Events per page (1-500, default 50).
+  --migration <name>      Only this migration's events.
+  --cursor <c>            The next page: the cursor the previous page printed.
+
+Examples:
+  studio-migrate history --limit 20
+  studio-migrate history --migration 008_add_active_org_tracking`,
+
+  new: `Creates the next-numbered migration file in the migrations directory
+(--migrations-dir, else MIGRATIONS_DIR, else ./migrations; created if
+missing): one past the highest number there, zero-padded like the others.
+<name> is snake_case: a-z, 0-9 and _, without a number.
+
+The file has empty up and down sections. Write the up SQL (and a down
+section that undoes it) before applying: a file with an empty up section
+does not load, and apply refuses to run until it does.
+
+Example:
+  studio-migrate new add_billing_plans
+  # Created ./migrations/009_add_billing_plans.sql`,
+};
+
+export function helpText(topic: CommandName | null): string {
+  if (topic === null || topic === "help") return GLOBAL;
+  const needsTarget = topic !== "new";
+  return [
+    "Usage:",
+    `  ${USAGE[topic]}`,
+    "",
+    COMMAND_HELP[topic],
+    ...(needsTarget ? ["", TARGETS] : []),
+    "",
+    OTHER_OPTIONS,
+    "",
+    EXIT_CODES,
+  ].join("\n");
+}
+
+/** The short hint that follows a usage error on stderr. */
+export function usageHint(command: CommandName | null): string {
+  return command === null || command === "help"
+    ? "Usage: studio-migrate <command> [options]\nRun studio-migrate --help for the commands, targets and exit codes."
+    : `Usage:\n  ${USAGE[command]}\nRun studio-migrate ${command} --help for details.`;
+}

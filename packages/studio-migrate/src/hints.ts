@@ -1,0 +1,82 @@
+import type { Problem } from "@studio/migrations-core";
+
+/**
+ * The core's hints name API options (`upTo`, `markOnly`, `accept_checksum`); an operator at a
+ * terminal needs the command to type. Codes and problem kinds are stable, so the translation keys
+ * on them, and falls back to the core's own hint for anything it does not know.
+ */
+
+const NAME = /[0-9]{3,}_[a-z0-9_]+/g;
+
+/** Migration names mentioned in a message, in order, without repeats. */
+export function namesIn(text: string): string[] {
+  return [...new Set(text.match(NAME) ?? [])];
+}
+
+function resolveCommand(name: string): string {
+  return `\`studio-migrate resolve ${name} --applied\` if it was finished by hand, or \`studio-migrate resolve ${name} --rolled-back\` if it was undone by hand (to run it again)`;
+}
+
+function acceptCommand(names: readonly string[]): string {
+  return names.length <= 1
+    ? `\`studio-migrate resolve ${names[0] ?? "<name>"} --accept-checksum\``
+    : `\`studio-migrate resolve <name> --accept-checksum\` for each of ${names.join(", ")}`;
+}
+
+/** The hint for an error code, in CLI terms. */
+export function hintFor(
+  code: string,
+  message: string,
+  migrationName: string | null,
+  coreHint: string | null,
+): string | null {
+  const names = namesIn(message);
+  const name = migrationName ?? names[0] ?? "<name>";
+  switch (code) {
+    case "EARLIER_PENDING":
+      return `Apply everything up to it: \`studio-migrate apply --to ${name}\`. If the earlier ones were applied by hand, record them first: \`studio-migrate baseline --to <the last of them>\`.`;
+    case "OUT_OF_ORDER":
+      return "If running it now is safe, apply again with --allow-out-of-order; otherwise renumber the file after the newest migration.";
+    case "CHECKSUM_DRIFT":
+      return `Restore the original file, or, if the edit is cosmetic, accept it: ${acceptCommand(
+        // The drift message names only the drifted migrations.
+        migrationName === null ? names : [migrationName],
+      )}.`;
+    case "MIGRATION_BLOCKED":
+      return `Inspect the database, then: ${resolveCommand(name)}.`;
+    case "NO_DOWN_MIGRATION":
+      return `Undo it by hand if needed, then record that: \`studio-migrate rollback ${name} --mark-only\`.`;
+    case "MIGRATION_NOT_FOUND":
+      return "Check the name against `studio-migrate status` (a name is the file name without .sql).";
+    default:
+      return coreHint === null ? null : cliWording(coreHint);
+  }
+}
+
+/** The hint for a problem `status` reports, in CLI terms. */
+export function problemHint(problem: Problem): string {
+  const name = problem.migrationName ?? "<name>";
+  switch (problem.kind) {
+    case "drift":
+      return `Restore the original file, or, if the edit is cosmetic, accept it: ${acceptCommand([name])}.`;
+    case "interrupted":
+    case "failed":
+      return problem.blocking
+        ? `Inspect the database, then: ${resolveCommand(name)}.`
+        : "Fix the migration, then apply it again.";
+    case "missing":
+      return `Restore the file (is this an older build?), or if it was undone by hand: \`studio-migrate rollback ${name} --mark-only\`.`;
+    case "out_of_order":
+      return "If running it now is safe: `studio-migrate apply --allow-out-of-order`; otherwise renumber it after the newest migration.";
+    default:
+      return cliWording(problem.hint);
+  }
+}
+
+function cliWording(hint: string): string {
+  return hint
+    .replace(/\bwith markOnly\b|\bmarkOnly\b/g, "with --mark-only")
+    .replace(/\ballowOutOfOrder\b/g, "--allow-out-of-order")
+    .replace(/\bupTo\b/g, "--to")
+    .replace(/\(accept_checksum\)|\baccept_checksum\b/g, "--accept-checksum");
+}

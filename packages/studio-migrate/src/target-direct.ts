@@ -1,0 +1,160 @@
+import {
+  createMigrationEngine,
+  directorySource,
+  formatFileProblem,
+  InvalidMigrationFileError,
+  isMigrationError,
+} from "@studio/migrations-core";
+import { createPostgresExecutor } from "@studio/migrations-postgres";
+import { CommandFailure } from "./failures.ts";
+import { hintFor } from "./hints.ts";
+import type { FinishedStep, Target, TargetConfig } from "./target.ts";
+
+type DirectConfig = Extract<TargetConfig, { mode: "direct" }>;
+
+/** pg waits for a TCP connect as long as the OS does (minutes); a deploy step should not. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** The emergency path: the core and a `pg` executor in this process, no Studio involved. */
+export function openDirectTarget(config: DirectConfig): Target {
+  let onFinished: ((step: FinishedStep) => void) | null = null;
+  const executor = createPostgresExecutor({
+    connection: {
+      connectionString: config.databaseUrl,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    },
+  });
+  const engine = createMigrationEngine({
+    executor,
+    source: directorySource(config.migrationsDir),
+    onAttempt: (attempt) => {
+      if (attempt.action !== "apply") return;
+      onFinished?.({
+        migrationName: attempt.migrationName,
+        status: attempt.outcome === "succeeded" ? "applied" : "failed",
+        executionTimeMs: attempt.executionTimeMs,
+      });
+    },
+  });
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw directFailure(error, config);
+    }
+  };
+  const { actor } = config;
+
+  return {
+    config,
+    list: () => guard(() => engine.list()),
+    apply: (request, finished) =>
+      guard(async () => {
+        onFinished = finished;
+        try {
+          return await engine.apply({
+            migrationName: request.migrationName ?? undefined,
+            upTo: request.upTo ?? undefined,
+            dryRun: request.dryRun,
+            allowOutOfOrder: request.allowOutOfOrder,
+            actor,
+          });
+        } finally {
+          onFinished = null;
+        }
+      }),
+    rollback: (request) => guard(() => engine.rollback({ ...request, actor })),
+    baseline: (upTo) => guard(() => engine.baseline({ upTo, actor })),
+    resolve: (migrationName, as) => guard(() => engine.resolve({ migrationName, as, actor })),
+    history: (query) =>
+      guard(() =>
+        engine.history({
+          limit: query.limit ?? undefined,
+          cursor: query.cursor ?? undefined,
+          migrationName: query.migrationName ?? undefined,
+        }),
+      ),
+    close: () => executor.close(),
+  };
+}
+
+/** Connection-level failures: the server is not there, refuses us, or has no such database. */
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "3D000", // database does not exist
+  "28000", // no pg_hba.conf entry, or similar
+  "28P01", // password authentication failed
+  "57P03", // the server is starting up or shutting down
+]);
+
+function directFailure(error: unknown, config: DirectConfig): CommandFailure {
+  if (isMigrationError(error)) {
+    const migrationName =
+      "migrationName" in error && typeof error.migrationName === "string"
+        ? error.migrationName
+        : null;
+    if (error.code === "EXECUTOR_UNAVAILABLE") {
+      return new CommandFailure({
+        code: error.code,
+        message: `Cannot use the database at ${config.label}: ${error.message}`,
+        hint: "Check --database-url (or DATABASE_URL) and that the server is up and reachable from here.",
+      });
+    }
+    if (error instanceof InvalidMigrationFileError) {
+      // The core's message joins every problem into one line; a terminal reads them better one each.
+      const count = error.problems.length;
+      return new CommandFailure({
+        code: error.code,
+        message: `${count === 1 ? "A migration file" : `${count} migration files`} cannot be loaded, so nothing can be applied:`,
+        hint: error.hint,
+        details: error.problems.map(formatFileProblem),
+      });
+    }
+    return new CommandFailure({
+      code: error.code,
+      message: error.message,
+      hint: hintFor(error.code, error.message, migrationName, error.hint),
+      migrationName,
+    });
+  }
+  const code = errorCode(error);
+  const message = errorMessage(error);
+  if (
+    (code !== null && UNREACHABLE_CODES.has(code)) ||
+    /connection timeout|timeout expired|Connection terminated/i.test(message)
+  ) {
+    return new CommandFailure({
+      code: "DATABASE_UNREACHABLE",
+      message: `Cannot connect to the database at ${config.label}: ${message}`,
+      hint: "Check --database-url (or DATABASE_URL) and that the server is up and reachable from here.",
+    });
+  }
+  if (code !== null && /^[0-9A-Z]{5}$/.test(code)) {
+    return new CommandFailure({
+      code: "DATABASE_ERROR",
+      message: `The database at ${config.label} refused: ${message} (SQLSTATE ${code})`,
+      hint: "The role in the database URL needs to create the platform schema and its tracking tables, and to run the migrations.",
+    });
+  }
+  return new CommandFailure({ code: "UNEXPECTED", message: `Unexpected error: ${message}` });
+}
+
+function errorCode(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : null;
+}
+
+/** Node reports a refused connection to a name with several addresses as an AggregateError with no message. */
+function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError && error.message === "") {
+    return error.errors.map((inner) => errorMessage(inner)).join("; ");
+  }
+  return error instanceof Error ? error.message : String(error);
+}

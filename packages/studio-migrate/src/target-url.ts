@@ -1,0 +1,221 @@
+import type {
+  ApplyReport,
+  ApplyStepResult,
+  RollbackReport,
+  SqlFailure,
+} from "@studio/migrations-core";
+import type { MigrationErrorData } from "@studio/migrations-trpc";
+import { createMigrationsClient } from "@studio/migrations-trpc/client";
+import { CommandFailure } from "./failures.ts";
+import { hintFor } from "./hints.ts";
+import { nodeHttpFetch, UnexpectedResponseError } from "./node-http-fetch.ts";
+import type { Target, TargetConfig } from "./target.ts";
+
+type UrlConfig = Extract<TargetConfig, { mode: "url" }>;
+
+/**
+ * A running Studio, through the typed tRPC client. Studio applies a whole run in one call, so
+ * there is nothing to stream: the results arrive together when it returns.
+ */
+export function openUrlTarget(config: UrlConfig): Target {
+  const client = createMigrationsClient({
+    url: config.url,
+    secret: config.secret,
+    actor: config.actor,
+    fetch: nodeHttpFetch,
+  });
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw urlFailure(error, config);
+    }
+  };
+
+  return {
+    config,
+    list: () => guard(() => client.list.query()),
+    apply: (request) =>
+      guard(async () => {
+        try {
+          return await client.apply.mutate({
+            ...(request.migrationName === null ? {} : { migrationName: request.migrationName }),
+            ...(request.upTo === null ? {} : { upTo: request.upTo }),
+            ...(request.dryRun ? { dryRun: true } : {}),
+            ...(request.allowOutOfOrder ? { allowOutOfOrder: true } : {}),
+          });
+        } catch (error) {
+          // A migration that failed is a 422 carrying every step: the same report direct mode returns.
+          const report = failedApply(error);
+          if (report) return report;
+          throw error;
+        }
+      }),
+    rollback: (request) =>
+      guard(async () => {
+        try {
+          return await client.rollback.mutate({
+            migrationName: request.migrationName,
+            ...(request.markOnly ? { markOnly: true } : {}),
+            ...(request.dryRun ? { dryRun: true } : {}),
+          });
+        } catch (error) {
+          const report = failedRollback(error, request.migrationName);
+          if (report) return report;
+          throw error;
+        }
+      }),
+    baseline: (upTo) => guard(() => client.baseline.mutate({ upTo })),
+    resolve: (migrationName, as) => guard(() => client.resolve.mutate({ migrationName, as })),
+    history: (query) =>
+      guard(() =>
+        client.history.query({
+          ...(query.limit === null ? {} : { limit: query.limit }),
+          ...(query.cursor === null ? {} : { cursor: query.cursor }),
+          ...(query.migrationName === null ? {} : { migrationName: query.migrationName }),
+        }),
+      ),
+    // Every request closes its connection (see node-http-fetch.ts): nothing stays open.
+    close: async () => {},
+  };
+}
+
+/** What a `TRPCClientError` carries, read defensively: a proxy in between may answer anything. */
+interface ClientError {
+  message: string;
+  httpStatus: number | null;
+  code: string | null;
+  migration: MigrationErrorData | null;
+  cause: unknown;
+}
+
+function clientError(error: unknown): ClientError | null {
+  if (!(error instanceof Error) || error.name !== "TRPCClientError") return null;
+  const data = (error as { data?: unknown }).data;
+  const record = isRecord(data) ? data : {};
+  const migration = isRecord(record.migration) ? record.migration : null;
+  return {
+    message: error.message,
+    httpStatus: typeof record.httpStatus === "number" ? record.httpStatus : null,
+    code: typeof record.code === "string" ? record.code : null,
+    migration:
+      migration !== null && typeof migration.code === "string"
+        ? (migration as unknown as MigrationErrorData)
+        : null,
+    cause: error.cause,
+  };
+}
+
+function failedApply(error: unknown): ApplyReport | null {
+  const migration = clientError(error)?.migration;
+  if (migration?.code !== "MIGRATION_FAILED" || !Array.isArray(migration.results)) return null;
+  const results = migration.results.filter(isStepResult);
+  const failed = results.find((step) => step.status === "failed") ?? null;
+  return failed ? { dryRun: false, results, failed } : null;
+}
+
+function failedRollback(error: unknown, migrationName: string): RollbackReport | null {
+  const migration = clientError(error)?.migration;
+  if (migration?.code !== "MIGRATION_FAILED" || migration.failure === null) return null;
+  return {
+    migrationName,
+    dryRun: false,
+    status: "failed",
+    executionTimeMs: null,
+    error: migration.failure,
+    sql: null,
+  };
+}
+
+function urlFailure(error: unknown, config: UrlConfig): CommandFailure {
+  const studio = config.label;
+  const shape = clientError(error);
+  if (shape === null) {
+    return new CommandFailure({
+      code: "UNEXPECTED",
+      message: `Unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
+  if (shape.migration !== null) {
+    const { code, hint, migrationName, failure } = shape.migration;
+    if (code === "EXECUTOR_UNAVAILABLE") {
+      return new CommandFailure({
+        code,
+        message: `Studio at ${studio} cannot use its database: ${shape.message}`,
+        hint: "Check Studio's database (its DATABASE_URL / PG_META_URL), or run the direct mode against the database with --database-url.",
+      });
+    }
+    return new CommandFailure({
+      code,
+      message: shape.message,
+      hint: hintFor(code, shape.message, migrationName, hint),
+      migrationName,
+      failure: failure as SqlFailure | null,
+    });
+  }
+  switch (shape.httpStatus) {
+    case 401:
+      return new CommandFailure({
+        code: "SECRET_REFUSED",
+        message: `Studio at ${studio} refused the migration secret (401 Unauthorized).`,
+        hint: "Check that MIGRATION_SECRET (or --secret) is the secret this Studio runs with.",
+      });
+    case 403:
+      return new CommandFailure({
+        code: "FORBIDDEN",
+        message: `Studio at ${studio} does not allow this (403): ${shape.message}`,
+        hint: `Ask for ${config.actor} to be allowed, or pass another --actor.`,
+      });
+    case 404:
+      return new CommandFailure({
+        code: "NOT_A_STUDIO",
+        message: `${studio} has no migrations API (404: ${shape.message}).`,
+        hint: "--url must be Studio's base URL: the CLI calls <url>/api/trpc/migrations.*.",
+      });
+    case null:
+      break;
+    default:
+      return new CommandFailure({
+        code: shape.code ?? "REQUEST_FAILED",
+        message: `Studio at ${studio} answered ${shape.httpStatus}: ${shape.message}`,
+        hint: shape.httpStatus >= 500 ? "Check Studio's logs; the request may be retried." : null,
+      });
+  }
+  const cause = causes(shape.cause);
+  const unexpected = cause.find((c) => c instanceof UnexpectedResponseError);
+  const network = cause.find((c) => typeof (c as { code?: unknown }).code === "string");
+  if (network !== undefined && unexpected === undefined) {
+    return new CommandFailure({
+      code: "STUDIO_UNREACHABLE",
+      message: `Cannot reach Studio at ${studio}: ${network.message}`,
+      hint: "Check --url, and that Studio is running and reachable from here.",
+    });
+  }
+  return new CommandFailure({
+    code: "BAD_RESPONSE",
+    message: `${studio} did not answer as Studio's migrations API: ${unexpected?.message ?? shape.message}`,
+    hint: "--url must be Studio's base URL: the CLI calls <url>/api/trpc/migrations.*.",
+  });
+}
+
+/** An error and the errors it wraps, outermost first. */
+function causes(error: unknown): Error[] {
+  const chain: Error[] = [];
+  for (let current = error; current instanceof Error && chain.length < 5; current = current.cause) {
+    chain.push(current);
+  }
+  return chain;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+function isStepResult(value: unknown): value is ApplyStepResult {
+  return (
+    isRecord(value) &&
+    typeof value.migrationName === "string" &&
+    typeof value.status === "string" &&
+    typeof value.transactional === "boolean"
+  );
+}

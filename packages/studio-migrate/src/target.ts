@@ -1,0 +1,222 @@
+import { statSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import { resolve } from "node:path";
+import type {
+  ApplyReport,
+  BaselineReport,
+  HistoryPage,
+  Resolution,
+  ResolveReport,
+  RollbackReport,
+  StatusReport,
+} from "@studio/migrations-core";
+import type { TargetFlags } from "./args.ts";
+import { CommandFailure, UsageError } from "./failures.ts";
+import type { Io } from "./output.ts";
+
+/** Where the commands run: the database itself, or a Studio through its API. */
+export type TargetConfig =
+  | {
+      mode: "direct";
+      databaseUrl: string;
+      /** The database URL without password or query string, safe to print. */
+      label: string;
+      migrationsDir: string;
+      actor: string;
+    }
+  | {
+      mode: "url";
+      url: string;
+      /** The Studio URL without credentials or query string, safe to print. */
+      label: string;
+      secret: string;
+      actor: string;
+    };
+
+export interface ApplyRequest {
+  migrationName: string | null;
+  upTo: string | null;
+  dryRun: boolean;
+  allowOutOfOrder: boolean;
+}
+
+/** One migration's attempt, as it finishes. */
+export interface FinishedStep {
+  migrationName: string;
+  status: "applied" | "failed";
+  executionTimeMs: number | null;
+}
+
+/**
+ * The operations, the same in both modes. A migration whose SQL fails is a report (with `failed`
+ * set, or a rollback `status` of `failed`), never an exception, whichever side ran it; anything
+ * that stops an operation before it runs throws a `CommandFailure`.
+ */
+export interface Target {
+  readonly config: TargetConfig;
+  list(): Promise<StatusReport>;
+  /** `onFinished` is called as each migration finishes where the run is local (direct mode). */
+  apply(request: ApplyRequest, onFinished: (step: FinishedStep) => void): Promise<ApplyReport>;
+  rollback(request: {
+    migrationName: string;
+    markOnly: boolean;
+    dryRun: boolean;
+  }): Promise<RollbackReport>;
+  baseline(upTo: string): Promise<BaselineReport>;
+  resolve(migrationName: string, as: Resolution): Promise<ResolveReport>;
+  history(query: {
+    limit: number | null;
+    cursor: string | null;
+    migrationName: string | null;
+  }): Promise<HistoryPage>;
+  /** Releases connections, so the process can exit as soon as the command is done. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MIGRATIONS_DIR = "migrations";
+
+/** `--migrations-dir`, else `MIGRATIONS_DIR`, else `./migrations`, from the current directory. */
+export function resolveMigrationsDir(flag: string | null, io: Io): string {
+  const chosen = flag ?? nonEmpty(io.env.MIGRATIONS_DIR) ?? DEFAULT_MIGRATIONS_DIR;
+  return resolve(io.cwd, chosen);
+}
+
+/**
+ * Decides the target from the flags and the environment. `--url` means Studio; otherwise
+ * `--database-url` or `DATABASE_URL` means the database directly.
+ */
+export function resolveTarget(flags: TargetFlags, io: Io): TargetConfig {
+  const actor = flags.actor ?? defaultActor(io);
+  if (!isPrintableLine(actor)) {
+    throw new UsageError(
+      "--actor must be one printable line of at most 200 characters (it is recorded as applied_by).",
+    );
+  }
+
+  if (flags.url !== null) {
+    if (flags.databaseUrl !== null) {
+      throw new UsageError(
+        "Give --url (a Studio) or --database-url (the database directly), not both.",
+      );
+    }
+    if (flags.migrationsDir !== null) {
+      throw new UsageError(
+        "--migrations-dir does not apply with --url: Studio reads the migrations of its own MIGRATIONS_DIR.",
+      );
+    }
+    const label = studioLabel(flags.url);
+    if (label === null) {
+      throw new UsageError(
+        `--url must be Studio's http:// or https:// base URL, e.g. https://studio.example (got "${flags.url}").`,
+      );
+    }
+    const secret = flags.secret ?? nonEmpty(io.env.MIGRATION_SECRET);
+    if (secret === null || secret === "") {
+      throw new CommandFailure({
+        code: "SECRET_MISSING",
+        message: `No migration secret to send to ${label}: Studio refuses calls without one.`,
+        hint: "Set MIGRATION_SECRET to the secret Studio runs with (or pass --secret, which other users of this machine can see in the process list).",
+      });
+    }
+    return { mode: "url", url: flags.url, label, secret, actor };
+  }
+
+  if (flags.secret !== null) {
+    throw new UsageError(
+      "--secret is only for --url: the direct mode connects with the database URL's own credentials.",
+    );
+  }
+  const databaseUrl = flags.databaseUrl ?? nonEmpty(io.env.DATABASE_URL);
+  if (databaseUrl === null) {
+    throw new UsageError(
+      "No target. Point studio-migrate at a running Studio with --url <studio url> (and MIGRATION_SECRET), or at the database itself with --database-url <postgres url> or DATABASE_URL.",
+    );
+  }
+  return {
+    mode: "direct",
+    databaseUrl,
+    label: databaseLabel(databaseUrl),
+    migrationsDir: resolveMigrationsDir(flags.migrationsDir, io),
+    actor,
+  };
+}
+
+/**
+ * Fails early and plainly when the migrations directory is not there: otherwise the engine sees
+ * "no migrations" and reports every applied one as missing.
+ */
+export function requireMigrationsDir(directory: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(directory).isDirectory();
+  } catch {
+    isDirectory = false;
+  }
+  if (!isDirectory) {
+    throw new CommandFailure({
+      code: "MIGRATIONS_DIR_NOT_FOUND",
+      message: `The migrations directory ${directory} does not exist.`,
+      hint: "Run from the repository root, or pass --migrations-dir <dir> (or set MIGRATIONS_DIR).",
+    });
+  }
+}
+
+/** Loads only the side this run needs: `pg` and Kysely for direct mode, the tRPC client for URL mode. */
+export async function openTarget(config: TargetConfig): Promise<Target> {
+  if (config.mode === "direct") {
+    const { openDirectTarget } = await import("./target-direct.ts");
+    return openDirectTarget(config);
+  }
+  const { openUrlTarget } = await import("./target-url.ts");
+  return openUrlTarget(config);
+}
+
+/** `cli:<user>@<host>` (SPEC §6). */
+function defaultActor(io: Io): string {
+  let user: string | undefined;
+  try {
+    user = userInfo().username;
+  } catch {
+    // A container user without a passwd entry has no name to look up.
+    user = io.env.USER ?? io.env.LOGNAME ?? io.env.USERNAME;
+  }
+  let host: string | undefined;
+  try {
+    host = hostname();
+  } catch {
+    host = undefined;
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const clean = (text: string | undefined) => (text ?? "").replace(/[\u0000-\u001f\u007f]/g, "");
+  return `cli:${clean(user) || "unknown"}@${clean(host) || "unknown"}`.slice(0, 200);
+}
+
+function isPrintableLine(text: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  return text.trim() !== "" && text.length <= 200 && !/[\u0000-\u001f\u007f]/.test(text);
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value === "" ? null : value;
+}
+
+/** The database URL as it may be printed: no password, no query string (which can hold one). */
+function databaseLabel(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    const user = url.username === "" ? "" : `${decodeURIComponent(url.username)}@`;
+    return `${url.protocol}//${user}${url.host}${url.pathname}`;
+  } catch {
+    return "the database given by --database-url or DATABASE_URL";
+  }
+}
+
+function studioLabel(studioUrl: string): string | null {
+  try {
+    const url = new URL(studioUrl);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    return `${url.origin}${url.pathname === "/" ? "" : url.pathname}`;
+  } catch {
+    return null;
+  }
+}

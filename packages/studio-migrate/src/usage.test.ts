@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { flat, runCli } from "./testing/cli.ts";
+import { PACKAGE_ROOT } from "./testing/paths.ts";
+
+const DATABASE = { DATABASE_URL: "postgres://nobody@127.0.0.1:1/never-reached" };
+
+describe("usage errors exit 2, with a short usage hint on stderr, and attempt nothing", () => {
+  it.each([
+    [["frobnicate"], 'Unknown command "frobnicate".'],
+    [[], "No command given."],
+    [["status", "--frobnicate"], 'Unknown option "--frobnicate".'],
+    [["apply", "--mark-only"], "apply does not take --mark-only."],
+    [["apply", "--to"], "--to needs a value."],
+    [["apply", "001_a", "--to", "002_b"], "Give a name (exactly that migration) or --to"],
+    [["apply", "add_users"], '"add_users" is not a migration name'],
+    [["rollback"], "rollback needs the name of the migration to roll back."],
+    [["rollback", "001_a", "002_b"], 'Unexpected argument "002_b".'],
+    [["baseline"], "baseline needs --to <name>"],
+    [
+      ["resolve", "001_a"],
+      "resolve needs exactly one of --applied, --rolled-back or --accept-checksum.",
+    ],
+    [
+      ["resolve", "001_a", "--applied", "--rolled-back"],
+      "resolve needs exactly one of --applied, --rolled-back or --accept-checksum (got --applied and --rolled-back).",
+    ],
+    [["history", "--limit", "0"], "--limit must be a whole number from 1 to 500"],
+    [["history", "--cursor", "abc"], "--cursor must be the value a previous page printed"],
+    [["status", "--secret", "s"], "--secret is only for --url"],
+    [["status", "--url", "ftp://studio"], "--url must be Studio's http:// or https:// base URL"],
+    [
+      ["status", "--url", "http://x", "--migrations-dir", "m"],
+      "--migrations-dir does not apply with --url",
+    ],
+    [["new"], "new needs a snake_case name"],
+  ])("%j", async (args, message) => {
+    const result = await runCli(args, { env: DATABASE });
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(flat(result.stderr)).toContain(`error: ${message}`);
+    expect(result.stderr).toMatch(/Usage:/);
+    expect(result.stderr).toMatch(/--help/);
+  });
+
+  it("names the two ways to point it at a target when there is none", async () => {
+    const result = await runCli(["status"]);
+
+    expect(result.code).toBe(2);
+    expect(flat(result.stderr)).toContain("No target.");
+    expect(flat(result.stderr)).toContain("--url <studio url>");
+    expect(flat(result.stderr)).toContain("--database-url <postgres url> or DATABASE_URL");
+  });
+
+  it("answers with a JSON document under --json", async () => {
+    const result = await runCli(["rollback", "--json"], { env: DATABASE });
+
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      ok: false,
+      command: "rollback",
+      error: { code: "USAGE", message: "rollback needs the name of the migration to roll back." },
+    });
+    expect(result.stderr).toContain("error:");
+  });
+});
+
+describe("help", () => {
+  it("explains the tool, its targets, commands, environment, exit codes and the deploy hook", async () => {
+    const result = await runCli(["--help"]);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe("");
+    for (const text of [
+      "Usage: studio-migrate <command> [options]",
+      "--url <studio url>",
+      "--database-url <url>",
+      "status",
+      "apply [name]",
+      "rollback <name>",
+      "baseline --to <name>",
+      "resolve <name> --applied | --rolled-back | --accept-checksum",
+      "history",
+      "new <name>",
+      "DATABASE_URL",
+      "MIGRATION_SECRET",
+      "MIGRATIONS_DIR",
+      "Exit codes:",
+      "2  Usage error",
+      'npx studio-migrate apply --url "$STUDIO_URL"',
+    ]) {
+      expect(result.stdout).toContain(text);
+    }
+    for (const line of result.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it.each(["status", "apply", "rollback", "baseline", "resolve", "history", "new"])(
+    "has help for %s, as `help %s` and `%s --help`, in 80 columns",
+    async (command) => {
+      const viaHelp = await runCli(["help", command]);
+      const viaFlag = await runCli([command, "-h"]);
+
+      expect(viaHelp.code).toBe(0);
+      expect(viaFlag.stdout).toBe(viaHelp.stdout);
+      expect(viaHelp.stdout).toContain(`studio-migrate ${command}`);
+      expect(viaHelp.stdout).toContain("Example");
+      expect(viaHelp.stdout).toContain("Exit codes:");
+      for (const line of viaHelp.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
+    },
+  );
+
+  it("prints the version", async () => {
+    const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8"));
+
+    const result = await runCli(["--version"]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`studio-migrate ${version}\n`);
+  });
+});

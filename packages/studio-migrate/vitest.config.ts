@@ -1,0 +1,13 @@
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  resolve: { conditions: ["@studio/source"] },
+  test: {
+    name: "studio-migrate",
+    include: ["src/**/*.test.ts"],
+    // The CLI runs as a child process from dist/: build it once, before any test file starts.
+    globalSetup: ["../test-postgres/src/global-setup.ts", "./src/testing/build-cli.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
