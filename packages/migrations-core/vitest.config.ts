@@ -1,6 +1,7 @@
 import { defineProject } from "vitest/config";
+import { sourceConditions } from "../../vitest.shared.ts";
 
 export default defineProject({
-  resolve: { conditions: ["@studio/source"] },
+  ...sourceConditions,
   test: { name: "migrations-core", include: ["src/**/*.test.ts"] },
 });

@@ -1,7 +1,8 @@
 import { defineProject } from "vitest/config";
+import { sourceConditions } from "../../vitest.shared.ts";
 
 export default defineProject({
-  resolve: { conditions: ["@studio/source"] },
+  ...sourceConditions,
   test: {
     name: "migrations-postgres",
     include: ["src/**/*.test.ts"],

@@ -138,7 +138,8 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           "error_message",
           "checksum",
         ])
-        .orderBy("id", "desc")
+        // The column, not the `id::text` alias: text would sort "10" before "9".
+        .orderBy("platform.schema_migration_events.id", "desc")
         .limit(limit);
       if (migrationName !== undefined) query = query.where("migration_name", "=", migrationName);
       if (before !== undefined) query = query.where("id", "<", sql<string>`${before}::bigint`);

@@ -389,6 +389,23 @@ export function describeExecutorConformance(
       ).toEqual(["002_q"]);
     });
 
+    it("orders events by their numeric id, past ten of them", async () => {
+      await x.recordChanges(
+        Array.from({ length: 12 }, (_, i) => ({
+          kind: "mark_applied" as const,
+          migrationName: `${String(i + 1).padStart(3, "0")}_m`,
+          checksum: "c",
+          action: "baseline" as const,
+          expect: ["absent" as const],
+        })),
+        ACTOR,
+      );
+      const newest = await x.readEvents({ limit: 3 });
+      expect(newest.map((e) => e.migrationName)).toEqual(["012_m", "011_m", "010_m"]);
+      const older = await x.readEvents({ limit: 3, before: newest.at(-1)?.id });
+      expect(older.map((e) => e.migrationName)).toEqual(["009_m", "008_m", "007_m"]);
+    });
+
     it("stores actors and error messages with quotes, backslashes and dollar quotes exactly", async () => {
       const actor = `o'brien "ops" \\ $$ $x$ ; -- /*`;
       const table = `it's_$$_\\_"q"`;
