@@ -1,11 +1,21 @@
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgresSetup from "../../../packages/test-postgres/src/global-setup.ts";
 
-/** One production build of Studio per test run (the tests start `next start` on it). */
+/**
+ * One production build of Studio per test run (the tests start `next start` on it), on freshly
+ * built packages: Studio runs their `dist/`, which must not lag behind their sources.
+ */
 export default async function setup() {
   if (process.env.STUDIO_SKIP_BUILD !== "1") {
+    const root = fileURLToPath(new URL("../../..", import.meta.url));
+    const tsc = spawnSync(join(root, "node_modules", ".bin", "tsc"), ["-b"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    if (tsc.status !== 0) throw new Error(`tsc -b failed:\n${tsc.stdout}\n${tsc.stderr}`);
     const appDir = fileURLToPath(new URL("..", import.meta.url));
     const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
     const started = Date.now();

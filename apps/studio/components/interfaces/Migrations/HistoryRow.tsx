@@ -1,0 +1,94 @@
+import { EmptyValue } from "../../ui/EmptyValue";
+import { Icon } from "../../ui/Icon";
+import {
+  STACKED_CELL,
+  STACKED_ROW,
+  STACKED_SUBTITLE_CELL,
+  STACKED_TITLE_CELL,
+  STACKED_WIDE_CELL,
+} from "../../ui/stacked-table";
+import type { HistoryEvent } from "./Migrations.types";
+import { formatDateTime, formatDuration } from "./Migrations.utils";
+
+const ACTION_LABELS: Record<HistoryEvent["action"], string> = {
+  apply: "Apply",
+  rollback: "Rollback",
+  baseline: "Baseline",
+  resolve: "Resolve",
+};
+
+interface HistoryRowProps {
+  event: HistoryEvent;
+}
+
+/** One attempt from the audit trail: who, when, what, and how it went. */
+export function HistoryRow({ event }: HistoryRowProps) {
+  const succeeded = event.outcome === "succeeded";
+  return (
+    <tr
+      data-testid="history-row"
+      data-action={event.action}
+      data-outcome={event.outcome}
+      data-migration={event.migrationName}
+      className={STACKED_ROW}
+    >
+      <th scope="row" className={STACKED_TITLE_CELL}>
+        <time
+          dateTime={event.at.toISOString()}
+          title={event.at.toISOString()}
+          className="text-xs whitespace-nowrap text-foreground-light"
+        >
+          {formatDateTime(event.at)}
+        </time>
+      </th>
+      <td className={STACKED_SUBTITLE_CELL}>
+        <span className="font-mono text-xs whitespace-nowrap text-foreground max-md:break-all max-md:whitespace-normal">
+          {event.migrationName}
+        </span>
+      </td>
+      <td data-label="Action" className={STACKED_CELL}>
+        <span className="text-xs text-foreground">{ACTION_LABELS[event.action]}</span>
+      </td>
+      <td data-label="Outcome" className={STACKED_CELL}>
+        <span
+          className={`inline-flex items-center gap-1 text-xs font-medium ${succeeded ? "text-brand" : "text-destructive"}`}
+        >
+          <Icon name={succeeded ? "check" : "x"} className="size-3" />
+          {succeeded ? "Succeeded" : "Failed"}
+        </span>
+      </td>
+      <td data-label="By" className={STACKED_CELL}>
+        {event.actor ? (
+          <span
+            className="block max-w-44 truncate text-xs text-foreground-light"
+            title={event.actor}
+          >
+            {event.actor}
+          </span>
+        ) : (
+          <EmptyValue />
+        )}
+      </td>
+      <td data-label="Duration" className={STACKED_CELL}>
+        <span className="text-xs whitespace-nowrap text-foreground-light tabular-nums">
+          {formatDuration(event.executionTimeMs)}
+        </span>
+      </td>
+      <td className={`${STACKED_WIDE_CELL} md:max-w-md`}>
+        {event.errorMessage ? (
+          <span
+            data-testid="history-error"
+            className="block font-mono text-xs break-words whitespace-pre-wrap text-destructive"
+          >
+            {event.errorMessage}
+          </span>
+        ) : (
+          <span className="text-xs text-foreground-lighter max-md:hidden">
+            <span aria-hidden="true">—</span>
+            <span className="sr-only">No error</span>
+          </span>
+        )}
+      </td>
+    </tr>
+  );
+}

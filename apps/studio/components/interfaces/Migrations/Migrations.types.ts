@@ -1,0 +1,51 @@
+import type { RouterInputs, RouterOutputs } from "../../../utils/trpc";
+
+/** The router's result types, as the browser receives them (Dates revived by superjson). */
+export type StatusReport = RouterOutputs["migrations"]["list"];
+export type MigrationView = StatusReport["migrations"][number];
+export type Problem = StatusReport["problems"][number];
+export type ApplyReport = RouterOutputs["migrations"]["apply"];
+export type RollbackReport = RouterOutputs["migrations"]["rollback"];
+export type ResolveReport = RouterOutputs["migrations"]["resolve"];
+export type HistoryEvent = RouterOutputs["migrations"]["history"]["events"][number];
+
+export type ApplyInput = RouterInputs["migrations"]["apply"];
+export type RollbackInput = RouterInputs["migrations"]["rollback"];
+export type ResolveInput = RouterInputs["migrations"]["resolve"];
+export type Resolution = ResolveInput["as"];
+
+/** What a row shows, and its `data-state`: the engine's state refined by its problems. */
+export type DisplayStatus =
+  | "applied"
+  | "pending"
+  | "failed"
+  | "interrupted"
+  | "rolled_back"
+  | "missing"
+  | "out_of_order";
+
+/** An action the operator asked for, before it is confirmed. */
+export type PlannedAction =
+  | { kind: "apply"; migrationName: string; transactional: boolean; allowOutOfOrder: boolean }
+  | { kind: "apply-all"; count: number }
+  | { kind: "rollback"; migrationName: string; markOnly: boolean }
+  | { kind: "resolve"; migrationName: string; as: Resolution };
+
+/** A confirmed action, with the exact input to send and the rows it concerns. */
+export type RunRequest =
+  | { kind: "apply"; input: ApplyInput; names: string[] }
+  | { kind: "rollback"; input: RollbackInput; names: string[] }
+  | { kind: "resolve"; input: ResolveInput; names: string[] };
+
+/** The rows an action in flight is working on, and the word for it ("Applying…"). */
+export interface BusyState {
+  verb: string;
+  names: ReadonlySet<string>;
+  /** Started by "Apply all pending". */
+  all: boolean;
+}
+
+/** What the last action came to, shown above the list until dismissed or replaced. */
+export type ActionOutcome =
+  | { kind: "success"; title: string; detail: string | null }
+  | { kind: "error"; error: unknown; action: string };

@@ -1,0 +1,235 @@
+import type { MigrationsRouter } from "@studio/migrations-trpc";
+import { isTRPCClientError } from "@trpc/client";
+import type {
+  ApplyReport,
+  DisplayStatus,
+  MigrationView,
+  Problem,
+  Resolution,
+  RollbackReport,
+} from "./Migrations.types";
+
+/** A row's status, with the problems the planner found for it taking precedence. */
+export function displayStatus(view: MigrationView, problems: readonly Problem[]): DisplayStatus {
+  if (view.missing) return "missing";
+  if (view.state === "interrupted") return "interrupted";
+  if (view.state === "failed") return "failed";
+  if (view.state === "applied") return "applied";
+  if (view.outOfOrder) return "out_of_order";
+  // Failed inside a transaction: pending again, nothing left behind, but the failure is news.
+  if (problems.some((p) => p.kind === "failed" && p.migrationName === view.name)) return "failed";
+  if (view.rolledBackAt) return "rolled_back";
+  return "pending";
+}
+
+export const STATUS_LABELS: Record<DisplayStatus, string> = {
+  applied: "Applied",
+  pending: "Pending",
+  failed: "Failed",
+  interrupted: "Interrupted",
+  rolled_back: "Rolled back",
+  missing: "Missing file",
+  out_of_order: "Out of order",
+};
+
+export const PROBLEM_LABELS: Record<Problem["kind"], string> = {
+  drift: "Checksum drift",
+  missing: "Missing file",
+  failed: "Failed",
+  interrupted: "Interrupted",
+  out_of_order: "Out of order",
+  invalid_file: "Invalid file",
+};
+
+export const RESOLUTION_LABELS: Record<Resolution, string> = {
+  applied: "Mark applied",
+  rolled_back: "Mark rolled back",
+  accept_checksum: "Accept new checksum",
+};
+
+/** The resolutions that fit a problem (SPEC §4 Resolve); none for those only a file edit fixes. */
+export function resolutionsFor(problem: Problem): Resolution[] {
+  switch (problem.kind) {
+    case "interrupted":
+      return ["applied", "rolled_back"];
+    case "failed":
+      // A failure inside a transaction left nothing behind: the fix is to the file, not the record.
+      return problem.blocking ? ["applied", "rolled_back"] : [];
+    case "drift":
+      return ["accept_checksum"];
+    case "out_of_order":
+      // Applied by hand and never recorded.
+      return ["applied"];
+    default:
+      return [];
+  }
+}
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return "—";
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1_000)} s`;
+}
+
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  hourCycle: "h23",
+  minute: "2-digit",
+  second: "2-digit",
+});
+
+export function formatDateTime(date: Date): string {
+  return dateTimeFormat.format(date);
+}
+
+export function shortHash(hash: string | null): string {
+  return hash === null ? "none" : hash.slice(0, 12);
+}
+
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** What Postgres said about a migration that failed. */
+export interface SqlFailureView {
+  message: string;
+  code: string | null;
+  detail: string | null;
+  hint: string | null;
+  position: number | null;
+}
+
+/** One step of a failed apply run, as far as the browser can tell from `results`. */
+export interface StepView {
+  migrationName: string;
+  status: string;
+}
+
+export interface ErrorView {
+  status: number | null;
+  /** The core's stable code, e.g. `CHECKSUM_DRIFT`, or tRPC's. */
+  code: string | null;
+  title: string;
+  message: string;
+  hint: string | null;
+  migrationName: string | null;
+  failure: SqlFailureView | null;
+  steps: StepView[];
+}
+
+const STATUS_TITLES: Record<number, string> = {
+  400: "The request was not valid",
+  403: "Not allowed",
+  404: "Not found",
+  409: "Refused",
+  412: "Not possible yet",
+  503: "The database is unavailable",
+};
+
+/** Everything worth showing about a failed call, from tRPC's error and its `data.migration`. */
+export function describeError(error: unknown, action: string): ErrorView {
+  if (!isTRPCClientError<MigrationsRouter>(error)) {
+    return {
+      status: null,
+      code: null,
+      title: `${action} failed`,
+      message: error instanceof Error ? error.message : "Studio could not be reached.",
+      hint: "Check your connection and try again.",
+      migrationName: null,
+      failure: null,
+      steps: [],
+    };
+  }
+  const status = error.data?.httpStatus ?? null;
+  const migration = error.data?.migration ?? null;
+  const failure = migration?.failure ?? null;
+  const migrationName = migration?.migrationName ?? null;
+  const title =
+    failure && migrationName
+      ? `Migration ${migrationName} failed`
+      : ((status !== null ? STATUS_TITLES[status] : undefined) ?? `${action} failed`);
+  return {
+    status,
+    code: migration?.code ?? error.data?.code ?? null,
+    title,
+    message: failure ? failure.message : readableMessage(error.message),
+    hint: migration?.hint ?? failure?.hint ?? null,
+    migrationName,
+    failure,
+    steps: (migration?.results ?? []).filter(isStepView),
+  };
+}
+
+/** tRPC sends zod's issues as a JSON array for invalid input: one readable line per issue. */
+function readableMessage(message: string): string {
+  if (!message.startsWith("[")) return message;
+  try {
+    const issues: unknown = JSON.parse(message);
+    if (!Array.isArray(issues)) return message;
+    const lines = issues.flatMap((issue: unknown) => {
+      if (typeof issue !== "object" || issue === null || !("message" in issue)) return [];
+      const path = "path" in issue && Array.isArray(issue.path) ? issue.path.join(".") : "";
+      return [path ? `${path}: ${String(issue.message)}` : String(issue.message)];
+    });
+    return lines.length > 0 ? lines.join("; ") : message;
+  } catch {
+    return message;
+  }
+}
+
+function isStepView(value: unknown): value is StepView {
+  if (typeof value !== "object" || value === null) return false;
+  return (
+    "migrationName" in value &&
+    typeof value.migrationName === "string" &&
+    "status" in value &&
+    typeof value.status === "string"
+  );
+}
+
+/** The headline of a finished apply. */
+export function summariseApply(report: ApplyReport): { title: string; detail: string | null } {
+  const applied = report.results.filter((r) => r.status === "applied");
+  const total = applied.reduce((sum, r) => sum + (r.executionTimeMs ?? 0), 0);
+  if (applied.length === 0) {
+    return { title: "Nothing to apply", detail: "Every migration asked for is already applied." };
+  }
+  const [only] = applied;
+  if (applied.length === 1 && only) {
+    return { title: `Applied ${only.migrationName}`, detail: `in ${formatDuration(total)}` };
+  }
+  return {
+    title: `Applied ${plural(applied.length, "migration")}`,
+    detail: `${applied.map((r) => r.migrationName).join(", ")} in ${formatDuration(total)}`,
+  };
+}
+
+export function summariseRollback(report: RollbackReport): {
+  title: string;
+  detail: string | null;
+} {
+  switch (report.status) {
+    case "rolled_back":
+      return {
+        title: `Rolled back ${report.migrationName}`,
+        detail: `in ${formatDuration(report.executionTimeMs)}; it is pending again`,
+      };
+    case "marked_rolled_back":
+      return {
+        title: `Marked ${report.migrationName} as rolled back`,
+        detail: "No SQL ran; it is pending again",
+      };
+    case "not_applied":
+      return {
+        title: `${report.migrationName} is not applied`,
+        detail: "Nothing was rolled back.",
+      };
+    default:
+      return { title: `Rollback of ${report.migrationName}: ${report.status}`, detail: null };
+  }
+}

@@ -1,0 +1,58 @@
+import { Button } from "../../ui/Button";
+import type { Problem, Resolution } from "./Migrations.types";
+import { PROBLEM_LABELS, RESOLUTION_LABELS, resolutionsFor } from "./Migrations.utils";
+
+interface ProblemItemProps {
+  problem: Problem;
+  locked: boolean;
+  onResolve: (migrationName: string, as: Resolution) => void;
+}
+
+export function ProblemItem({ problem, locked, onResolve }: ProblemItemProps) {
+  const name = problem.migrationName;
+  const resolutions = name ? resolutionsFor(problem) : [];
+  return (
+    <li
+      data-testid="problem"
+      data-kind={problem.kind}
+      data-migration={name ?? undefined}
+      data-blocking={problem.blocking ? "true" : "false"}
+      className="flex flex-col gap-2 px-4 py-3 md:flex-row md:items-start md:gap-4"
+    >
+      <div className="min-w-0 flex-1">
+        <div className="flex flex-wrap items-center gap-2">
+          <span
+            className={`rounded border px-1.5 py-px text-[11px] font-medium uppercase tracking-wide ${problem.blocking ? "border-destructive-border text-destructive" : "border-warning-border text-warning"}`}
+          >
+            {PROBLEM_LABELS[problem.kind]}
+            {problem.blocking ? " · blocks applies" : ""}
+          </span>
+          {name ? (
+            <span className="font-mono text-xs break-all text-foreground">{name}</span>
+          ) : null}
+        </div>
+        <p className="mt-1.5 text-sm break-words text-foreground">{problem.message}</p>
+        <p className="mt-1 text-sm break-words text-foreground-light">
+          <span className="font-medium text-foreground-light">What to do: </span>
+          {problem.hint}
+        </p>
+      </div>
+      {name && resolutions.length > 0 ? (
+        <div className="flex shrink-0 flex-wrap gap-1.5 md:justify-end">
+          {resolutions.map((as) => (
+            <Button
+              key={as}
+              variant="warning"
+              disabled={locked}
+              onClick={() => onResolve(name, as)}
+              data-testid={`resolve-${as}-${name}`}
+              aria-label={`${RESOLUTION_LABELS[as]}: ${name}`}
+            >
+              {RESOLUTION_LABELS[as]}
+            </Button>
+          ))}
+        </div>
+      ) : null}
+    </li>
+  );
+}

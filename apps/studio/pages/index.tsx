@@ -1,0 +1,5 @@
+import { SessionRedirect } from "../components/auth/SessionRedirect";
+
+export default function IndexPage() {
+  return <SessionRedirect />;
+}

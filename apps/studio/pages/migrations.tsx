@@ -1,0 +1,5 @@
+import { MigrationsPage } from "../components/interfaces/Migrations/MigrationsPage";
+
+export default function MigrationsRoute() {
+  return <MigrationsPage />;
+}
