@@ -20,7 +20,7 @@ export interface PostgresExecutorOptions {
 }
 
 /**
- * An executor over a direct PostgreSQL connection (`pg`). A run holds a session advisory lock on
+ * An executor over a direct PostgreSQL connection (`pg`). A run holds an advisory lock on
  * a connection of its own, so appliers in other processes and on other hosts wait for it; the
  * lock goes with the connection if its holder dies. Each unit also takes a transaction-level
  * advisory lock, so even appliers that bypass the run lock apply a migration only once.
@@ -44,6 +44,14 @@ export function createPostgresExecutor(options: PostgresExecutorOptions): Execut
 /**
  * Waits for the run lock for at most `timeoutMs` — `lock_timeout` bounds an advisory lock wait
  * like any other — and on time-out names the holder from `pg_stat_activity`.
+ *
+ * The lock is transaction-scoped, held by a transaction left open on a connection of its own for
+ * the whole run, rather than a session lock: through a pooler in transaction mode (PgBouncer) a
+ * session lock stays with whichever server connection took it, which then serves other clients —
+ * exclusion silently stops, and the unlock may reach another connection and leave the lock stuck.
+ * An open transaction pins its server connection to this client in every pooling mode, and the
+ * lock ends with it: on release, or when the client dies. The transaction writes nothing and holds
+ * no snapshot between statements, so it does not hold back vacuum.
  */
 async function acquireRunLock(
   config: pg.ClientConfig,
@@ -57,19 +65,20 @@ async function acquireRunLock(
   client.on("error", () => {});
   await client.connect();
   try {
+    await client.query("begin");
     if (timeoutMs > 0) {
-      await client.query(`set lock_timeout = ${Math.round(timeoutMs)}`);
-      await client.query("select pg_advisory_lock($1, $2)", [...RUN_LOCK]);
+      await client.query(`set local lock_timeout = ${Math.round(timeoutMs)}`);
+      await client.query("select pg_advisory_xact_lock($1, $2)", [...RUN_LOCK]);
     } else {
       const { rows } = await client.query<{ locked: boolean }>(
-        "select pg_try_advisory_lock($1, $2) as locked",
+        "select pg_try_advisory_xact_lock($1, $2) as locked",
         [...RUN_LOCK],
       );
       if (!rows[0]?.locked) throw Object.assign(new Error("lock not available"), { code: "55P03" });
     }
-    await client.query("reset lock_timeout");
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    await client.query("rollback").catch(() => {});
     const busy = code === "55P03" ? await describeHolder(client).catch(() => null) : undefined;
     await client.end().catch(() => {});
     if (busy !== undefined) throw new LockBusyError(busy, timeoutMs);
@@ -80,8 +89,8 @@ async function acquireRunLock(
     release: async () => {
       if (released) return;
       released = true;
-      // Ending the session releases the lock even if the unlock cannot be sent.
-      await client.query("select pg_advisory_unlock($1, $2)", [...RUN_LOCK]).catch(() => {});
+      // Ending the transaction — or, failing that, the connection — releases the lock.
+      await client.query("rollback").catch(() => {});
       await client.end().catch(() => {});
     },
   };
