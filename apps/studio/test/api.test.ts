@@ -237,6 +237,14 @@ describe("Studio's REST contract against PostgreSQL", () => {
   });
 });
 
+describe("Studio's configuration", () => {
+  it("refuses to start in production against a real database without MIGRATION_SECRET", async () => {
+    await expect(startStudio({ DATABASE_URL: database.url })).rejects.toThrow(
+      /MIGRATION_SECRET is required in production/,
+    );
+  });
+});
+
 describe("Studio with its database down", () => {
   it("answers /api/health with 503 and nothing more", async () => {
     const down = await startStudio({
