@@ -2,6 +2,7 @@ import { InvalidInputError, InvalidMigrationFileError, type SqlFailure } from ".
 import type { Bookkeeping, Executor, LockHandle } from "./executor.ts";
 import { isValidMigrationName } from "./migration.ts";
 import {
+  type ApplyPlan,
   type ApplyTarget,
   type PlanInput,
   planApply,
@@ -196,8 +197,29 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
         };
       }
 
+      // Nothing to do — what a deploy finds on almost every release — is answered without taking
+      // the lock: a read showing every targeted migration applied stays true whatever a
+      // concurrent applier does. Anything else (work to do, or a refusal that a run in progress
+      // may be about to clear) is decided under the lock, on a fresh read.
+      const unlocked = await readInput(loaded);
+      let early: ApplyPlan | null = null;
+      try {
+        early = planApply(unlocked, target, opts);
+      } catch {
+        early = null;
+      }
+      if (early !== null && early.steps.length === 0) {
+        return {
+          dryRun: false,
+          failed: null,
+          results: early.alreadyApplied.map((name) => step(name, "already_applied", true)),
+        };
+      }
+
       return underLock(opts.actor, async () => {
-        const plan = planApply(await readInput(loaded), target, opts);
+        // A per-unit lock excludes nothing across units, so a second read would gain nothing.
+        const input = executor.lockScope === "per-unit" ? unlocked : await readInput(loaded);
+        const plan = planApply(input, target, opts);
         const results: ApplyStepResult[] = plan.alreadyApplied.map((name) =>
           step(name, "already_applied", true),
         );

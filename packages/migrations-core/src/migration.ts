@@ -39,8 +39,8 @@ export function migrationPrefix(name: string): string | null {
  * rather than converting to numbers.
  */
 export function comparePrefixes(a: string, b: string): number {
-  const x = a.replace(/^0+(?=\d)/, "");
-  const y = b.replace(/^0+(?=\d)/, "");
+  const x = significantDigits(a);
+  const y = significantDigits(b);
   if (x.length !== y.length) return x.length - y.length;
   return x < y ? -1 : x > y ? 1 : 0;
 }
@@ -56,4 +56,20 @@ export function compareMigrationNames(a: string, b: string): number {
     return pa === null ? 1 : -1;
   }
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A prefix without its leading zeros: `007` and `7` are one prefix. */
+export function significantDigits(prefix: string): string {
+  return prefix.replace(/^0+(?=\d)/, "");
+}
+
+/**
+ * A string that sorts, by plain comparison, exactly as {@link compareMigrationNames} orders the
+ * names: compute it once per name to sort thousands of names without a regex per comparison.
+ */
+export function migrationSortKey(name: string): string {
+  const prefix = migrationPrefix(name);
+  if (prefix === null) return `1${name}`;
+  const digits = significantDigits(prefix);
+  return `0${String(digits.length).padStart(9, "0")}:${digits}:${name}`;
 }

@@ -34,6 +34,8 @@ export function parseMigration(name: string, text: string, source: string): Pars
   let transactional = true;
   let downTransactional = true;
   for (const [index, raw] of lines.entries()) {
+    // Only a line starting with "--" can be a marker; testing that first spares a regex per line.
+    if (!raw.startsWith("--")) continue;
     const match = MARKER.exec(raw.trimEnd());
     if (!match) continue;
     const lineNo = index + 1;
@@ -72,9 +74,10 @@ export function parseMigration(name: string, text: string, source: string): Pars
   const up = lines.slice(upStart, upEnd).join("\n");
   const down = downMarker === null ? null : lines.slice(downMarker).join("\n");
 
-  const upCheck = checkSql(up, upStart);
-  if (upCheck) return fail(upCheck.message, upCheck.line);
-  if (firstStatement(up) === null) {
+  // Each section is lexed once: to reject an unterminated quote, and to see whether it has SQL.
+  const upLexed = lexSection(up, upStart);
+  if ("message" in upLexed) return fail(upLexed.message, upLexed.line);
+  if (upLexed.statements === 0) {
     return fail(
       downMarker !== null && upMarker === null
         ? `has only a down section: add "-- migrate:up" and the up SQL`
@@ -84,10 +87,10 @@ export function parseMigration(name: string, text: string, source: string): Pars
   }
   let downSql: string | null = null;
   if (down !== null && downMarker !== null) {
-    const downCheck = checkSql(down, downMarker);
-    if (downCheck) return fail(downCheck.message, downCheck.line);
+    const downLexed = lexSection(down, downMarker);
+    if ("message" in downLexed) return fail(downLexed.message, downLexed.line);
     // An empty down section means "no down": rollback must then be explicit (mark only).
-    downSql = firstStatement(down) === null ? null : down;
+    downSql = downLexed.statements === 0 ? null : down;
   }
 
   return {
@@ -126,10 +129,13 @@ function firstStatement(sql: string): number | null {
   }
 }
 
-function checkSql(sql: string, lineOffset: number): { message: string; line: number } | null {
+/** How many statements a section holds, or why it does not lex (with its line in the file). */
+function lexSection(
+  sql: string,
+  lineOffset: number,
+): { statements: number } | { message: string; line: number } {
   try {
-    splitSqlStatements(sql);
-    return null;
+    return { statements: splitSqlStatements(sql).length };
   } catch (error) {
     if (error instanceof SqlLexError)
       return { message: error.message, line: error.line + lineOffset };

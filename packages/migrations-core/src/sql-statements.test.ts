@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SqlLexError, splitSqlStatements } from "./sql-statements.ts";
+import { SqlLexError, type SqlStatement, splitSqlStatements } from "./sql-statements.ts";
 
 const texts = (sql: string) => splitSqlStatements(sql).map((s) => s.text);
 
@@ -84,4 +84,166 @@ describe("splitSqlStatements", () => {
       }),
     );
   });
+  it("agrees with the straightforward character-by-character lexer it replaced (property)", () => {
+    const outcome = (split: (sql: string) => SqlStatement[], sql: string) => {
+      try {
+        return { statements: split(sql) };
+      } catch (error) {
+        if (error instanceof SqlLexError) return { error: [error.message, error.line] };
+        throw error;
+      }
+    };
+    const piece = fc.constantFrom(
+      "-",
+      "--",
+      "/",
+      "/*",
+      "*/",
+      "*",
+      ";",
+      "'",
+      "''",
+      '"',
+      "$",
+      "$$",
+      "$q$",
+      "$1",
+      "E'",
+      "e'",
+      "\\",
+      "\\'",
+      "\n",
+      " ",
+      "\t",
+      "\r\n",
+      "select",
+      "x",
+      "a$b",
+      "é",
+      "\u00a0",
+      "\u2028",
+    );
+    const sqlText = fc.array(fc.oneof(piece, fc.string({ maxLength: 4 })), { maxLength: 40 });
+    fc.assert(
+      fc.property(sqlText, (pieces) => {
+        const sql = pieces.join("");
+        expect(outcome(splitSqlStatements, sql)).toEqual(outcome(referenceSplit, sql));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
 });
+
+// The lexer as it was first written, one character at a time: the oracle for the property above.
+const REF_DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+const REF_IDENTIFIER_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+
+function referenceSplit(sql: string): SqlStatement[] {
+  const statements: SqlStatement[] = [];
+  let line = 1;
+  let start = 0;
+  let startLine = 1;
+  // Whether the current statement has anything but whitespace and comments.
+  let substantive = false;
+  let i = 0;
+
+  const advanceTo = (end: number) => {
+    for (let k = i; k < end; k++) if (sql.charCodeAt(k) === 10) line++;
+    i = end;
+  };
+  const flush = (end: number) => {
+    if (substantive) statements.push({ text: sql.slice(start, end).trim(), line: startLine });
+    substantive = false;
+  };
+
+  while (i < sql.length) {
+    const ch = sql[i] as string;
+    const next = sql[i + 1];
+    if (ch === "-" && next === "-") {
+      const end = sql.indexOf("\n", i);
+      advanceTo(end === -1 ? sql.length : end);
+      continue;
+    }
+    if (ch === "/" && next === "*") {
+      const opened = line;
+      let depth = 1;
+      let k = i + 2;
+      while (k < sql.length && depth > 0) {
+        if (sql[k] === "/" && sql[k + 1] === "*") {
+          depth++;
+          k += 2;
+        } else if (sql[k] === "*" && sql[k + 1] === "/") {
+          depth--;
+          k += 2;
+        } else k++;
+      }
+      if (depth > 0) throw new SqlLexError("unterminated /* comment", opened);
+      advanceTo(k);
+      continue;
+    }
+    if (ch === ";") {
+      flush(i);
+      i++;
+      continue;
+    }
+    if (!substantive && !/\s/.test(ch)) {
+      substantive = true;
+      start = i;
+      startLine = line;
+    }
+    if (ch === "'") {
+      const prev = sql[i - 1];
+      const escapes =
+        (prev === "E" || prev === "e") &&
+        (i < 2 || !REF_IDENTIFIER_CHAR.test(sql[i - 2] as string));
+      advanceTo(refEndOfQuoted(sql, i, "'", escapes, line));
+      continue;
+    }
+    if (ch === '"') {
+      advanceTo(refEndOfQuoted(sql, i, '"', false, line));
+      continue;
+    }
+    if (ch === "$" && (i === 0 || !REF_IDENTIFIER_CHAR.test(sql[i - 1] as string))) {
+      REF_DOLLAR_TAG.lastIndex = i;
+      const tag = REF_DOLLAR_TAG.exec(sql)?.[0];
+      if (tag) {
+        const close = sql.indexOf(tag, i + tag.length);
+        if (close === -1) throw new SqlLexError(`unterminated dollar-quoted string ${tag}`, line);
+        advanceTo(close + tag.length);
+        continue;
+      }
+    }
+    advanceTo(i + 1);
+  }
+  flush(sql.length);
+  return statements;
+}
+
+function refEndOfQuoted(
+  sql: string,
+  open: number,
+  quote: "'" | '"',
+  backslashEscapes: boolean,
+  line: number,
+): number {
+  let k = open + 1;
+  while (k < sql.length) {
+    const c = sql[k];
+    if (backslashEscapes && c === "\\") {
+      k += 2;
+      continue;
+    }
+    if (c === quote) {
+      if (sql[k + 1] === quote) {
+        k += 2;
+        continue;
+      }
+      return k + 1;
+    }
+    k++;
+  }
+  throw new SqlLexError(
+    quote === "'" ? "unterminated quoted string" : "unterminated quoted identifier",
+    line,
+  );
+}

@@ -29,49 +29,87 @@ export class SqlLexError extends Error {
 
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 const IDENTIFIER_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+/** The characters that can start a comment, a quote or a dollar quote, or end a statement. */
+const SPECIAL = /[-/;'"$]/g;
+const NON_SPACE = /\S/g;
 
-/** Splits SQL into top-level statements; statements holding only comments are dropped. */
+/**
+ * Splits SQL into top-level statements; statements holding only comments are dropped.
+ *
+ * Runs of ordinary characters are skipped with native searches rather than walked one character
+ * at a time: loading a directory of migrations lexes every file, and a deploy's no-op run pays
+ * for it.
+ */
 export function splitSqlStatements(sql: string): SqlStatement[] {
   const statements: SqlStatement[] = [];
-  let line = 1;
+  const length = sql.length;
+  // Line numbers are counted lazily, forwards from the last position asked about.
+  let countedTo = 0;
+  let countedLine = 1;
+  const lineAt = (position: number): number => {
+    if (position < countedTo) {
+      countedTo = 0;
+      countedLine = 1;
+    }
+    for (
+      let k = sql.indexOf("\n", countedTo);
+      k !== -1 && k < position;
+      k = sql.indexOf("\n", k + 1)
+    ) {
+      countedLine++;
+    }
+    countedTo = position;
+    return countedLine;
+  };
   let start = 0;
   let startLine = 1;
   // Whether the current statement has anything but whitespace and comments.
   let substantive = false;
-  let i = 0;
-
-  const advanceTo = (end: number) => {
-    for (let k = i; k < end; k++) if (sql.charCodeAt(k) === 10) line++;
-    i = end;
+  const begin = (position: number) => {
+    substantive = true;
+    start = position;
+    startLine = lineAt(position);
   };
   const flush = (end: number) => {
     if (substantive) statements.push({ text: sql.slice(start, end).trim(), line: startLine });
     substantive = false;
   };
 
-  while (i < sql.length) {
+  let i = 0;
+  while (i < length) {
+    SPECIAL.lastIndex = i;
+    const special = SPECIAL.exec(sql);
+    const next = special === null ? length : special.index;
+    if (!substantive && next > i) {
+      NON_SPACE.lastIndex = i;
+      const first = NON_SPACE.exec(sql);
+      if (first !== null && first.index < next) begin(first.index);
+    }
+    if (special === null) break;
+    i = next;
     const ch = sql[i] as string;
-    const next = sql[i + 1];
-    if (ch === "-" && next === "-") {
+    const after = sql[i + 1];
+    if (ch === "-" && after === "-") {
       const end = sql.indexOf("\n", i);
-      advanceTo(end === -1 ? sql.length : end);
+      i = end === -1 ? length : end;
       continue;
     }
-    if (ch === "/" && next === "*") {
-      const opened = line;
+    if (ch === "/" && after === "*") {
       let depth = 1;
       let k = i + 2;
-      while (k < sql.length && depth > 0) {
-        if (sql[k] === "/" && sql[k + 1] === "*") {
+      while (depth > 0) {
+        const open = sql.indexOf("/*", k);
+        const close = sql.indexOf("*/", k);
+        if (close === -1) throw new SqlLexError("unterminated /* comment", lineAt(i));
+        if (open !== -1 && open < close) {
           depth++;
-          k += 2;
-        } else if (sql[k] === "*" && sql[k + 1] === "/") {
+          k = open + 2;
+        } else {
           depth--;
-          k += 2;
-        } else k++;
+          k = close + 2;
+        }
       }
-      if (depth > 0) throw new SqlLexError("unterminated /* comment", opened);
-      advanceTo(k);
+      i = k;
       continue;
     }
     if (ch === ";") {
@@ -79,20 +117,16 @@ export function splitSqlStatements(sql: string): SqlStatement[] {
       i++;
       continue;
     }
-    if (!substantive && !/\s/.test(ch)) {
-      substantive = true;
-      start = i;
-      startLine = line;
-    }
+    if (!substantive) begin(i);
     if (ch === "'") {
       const prev = sql[i - 1];
       const escapes =
         (prev === "E" || prev === "e") && (i < 2 || !IDENTIFIER_CHAR.test(sql[i - 2] as string));
-      advanceTo(endOfQuoted(sql, i, "'", escapes, line));
+      i = endOfQuoted(sql, i, "'", escapes, lineAt);
       continue;
     }
     if (ch === '"') {
-      advanceTo(endOfQuoted(sql, i, '"', false, line));
+      i = endOfQuoted(sql, i, '"', false, lineAt);
       continue;
     }
     if (ch === "$" && (i === 0 || !IDENTIFIER_CHAR.test(sql[i - 1] as string))) {
@@ -100,14 +134,16 @@ export function splitSqlStatements(sql: string): SqlStatement[] {
       const tag = DOLLAR_TAG.exec(sql)?.[0];
       if (tag) {
         const close = sql.indexOf(tag, i + tag.length);
-        if (close === -1) throw new SqlLexError(`unterminated dollar-quoted string ${tag}`, line);
-        advanceTo(close + tag.length);
+        if (close === -1) {
+          throw new SqlLexError(`unterminated dollar-quoted string ${tag}`, lineAt(i));
+        }
+        i = close + tag.length;
         continue;
       }
     }
-    advanceTo(i + 1);
+    i++;
   }
-  flush(sql.length);
+  flush(length);
   return statements;
 }
 
@@ -116,7 +152,7 @@ function endOfQuoted(
   open: number,
   quote: "'" | '"',
   backslashEscapes: boolean,
-  line: number,
+  lineAt: (position: number) => number,
 ): number {
   let k = open + 1;
   while (k < sql.length) {
@@ -136,6 +172,6 @@ function endOfQuoted(
   }
   throw new SqlLexError(
     quote === "'" ? "unterminated quoted string" : "unterminated quoted identifier",
-    line,
+    lineAt(open),
   );
 }

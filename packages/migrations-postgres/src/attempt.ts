@@ -1,5 +1,5 @@
 import { type MigrationToRun, StateConflictError } from "@studio/migrations-core";
-import type { EventValues } from "./tracking-queries.ts";
+import type { EventValues } from "./tracking-sql.ts";
 
 /** What every executor records about one attempt at a migration, shaped for `insertEvent`. */
 export function attemptEvent(

@@ -27,13 +27,21 @@ import {
   timeoutSettings,
   toSqlFailure,
 } from "./sql-failure.ts";
-import { parameterisedQueries as q, toEvent, toRecord } from "./tracking-queries.ts";
 import { TRACKING_TABLES_SQL } from "./tracking-schema.ts";
+import { trackingSql as q, type SqlQuery, toEvent, toRecord } from "./tracking-sql.ts";
+import {
+  ALREADY_APPLIED,
+  applyBatch,
+  NOT_APPLIED,
+  rollbackBatch,
+  type UnitBatch,
+  withinMigration,
+} from "./unit-batch.ts";
 
 /** One database connection, as the shared executor uses it. */
 export interface SqlConnection {
-  /** A typed, parameterised query (Kysely-compiled). */
-  query<R>(query: CompiledQuery<R>): Promise<R[]>;
+  /** A typed, parameterised query (Kysely-compiled, or precompiled in `tracking-sql.ts`). */
+  query<R>(query: SqlQuery<R> | CompiledQuery<R>): Promise<R[]>;
   /** SQL text that may hold several statements and takes no parameters (a migration's SQL). */
   script(sql: string): Promise<void>;
 }
@@ -44,6 +52,17 @@ export interface SqlTransport {
   transaction<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T>;
   /** Runs `work` on one connection outside a transaction (each statement commits on its own). */
   session<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T>;
+  /**
+   * Runs a batch of statements (no parameters) as one transaction, in as few round trips as the
+   * database allows, and answers the rows of the last statement that returned any. Committed if
+   * it succeeds, rolled back if it fails.
+   */
+  unit(sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Characters the transport puts before a unit's SQL in what it sends (a `begin`), which error
+   * positions count from.
+   */
+  readonly unitOffset: number;
   close(): Promise<void>;
 }
 
@@ -59,8 +78,10 @@ const UNDEFINED_TABLE = new Set(["42P01", "3F000"]);
 /**
  * The executor for databases reached over a real connection (`pg`, PGlite): each unit is one
  * transaction that takes the unit lock, checks the recorded state, runs the SQL and writes the
- * bookkeeping; a failure is recorded afterwards, in a transaction of its own, so it survives the
- * rollback. Every bookkeeping query is Kysely-typed (`tracking-queries.ts`).
+ * bookkeeping — sent as one batch (`unit-batch.ts`), so that over `pg` applying a migration costs
+ * one round trip, as the SQL alone would; a failure is recorded afterwards, in a transaction of
+ * its own, so it survives the rollback. Every bookkeeping query is Kysely-typed
+ * (`tracking-queries.ts`; those every run needs are precompiled in `tracking-sql.ts`).
  */
 export class SqlExecutor implements Executor {
   readonly kind: string;
@@ -88,8 +109,12 @@ export class SqlExecutor implements Executor {
   }
 
   async readEvents(query: EventQuery): Promise<MigrationEvent[]> {
+    // Its filters vary, so it is built by Kysely, loaded only when the history is asked for.
+    const { parameterisedQueries } = await import("./tracking-queries.ts");
     try {
-      const rows = await this.transport.session((c) => c.query(q.selectEvents(query)));
+      const rows = await this.transport.session((c) =>
+        c.query(parameterisedQueries.selectEvents(query)),
+      );
       return rows.map(toEvent);
     } catch (error) {
       if (UNDEFINED_TABLE.has(toSqlFailure(error).code ?? "")) return [];
@@ -106,39 +131,19 @@ export class SqlExecutor implements Executor {
     if (!migration.transactional) return this.applyStatementByStatement(migration, actor);
 
     for (let attempt = 0; ; attempt++) {
-      let started = 0;
+      const started = performance.now();
+      const unit = applyBatch(migration, actor, this.timeouts);
       try {
-        const outcome = await this.transport.transaction(async (c): Promise<ApplyOutcome> => {
-          await c.script(timeoutSettings(this.timeouts, "local"));
-          if ((await this.lockedStatus(c, migration.name)) === "applied")
-            return { status: "already_applied" };
-          started = performance.now();
-          await c.script(migration.sql);
-          const executionTimeMs = elapsedSince(started);
-          await c.query(
-            q.upsertApplied({
-              migrationName: migration.name,
-              actor,
-              checksum: migration.checksum,
-              executionTimeMs,
-            }),
-          );
-          await c.query(
-            q.insertEvent(
-              attemptEvent(migration, "apply", "succeeded", actor, executionTimeMs, null),
-            ),
-          );
-          return { status: "applied", executionTimeMs };
-        });
-        return outcome;
+        const rows = await this.transport.unit(unit.sql);
+        return { status: "applied", executionTimeMs: executionTime(rows, started) };
       } catch (error) {
-        const executionTimeMs = started === 0 ? 0 : elapsedSince(started);
-        const failure = toSqlFailure(error);
+        const failure = this.failureOf(error, unit);
+        if (failure.code === ALREADY_APPLIED) return { status: "already_applied" };
         if (isLockTimeout(failure) && attempt < this.timeouts.lockRetries) {
           await sleep(retryDelayMs(this.timeouts, attempt));
           continue;
         }
-        return this.recordApplyFailure(migration, actor, executionTimeMs, failure);
+        return this.recordApplyFailure(migration, actor, elapsedSince(started), failure);
       }
     }
   }
@@ -147,31 +152,19 @@ export class SqlExecutor implements Executor {
     await this.ensureTrackingTables();
     if (!migration.transactional) return this.rollbackStatementByStatement(migration, actor);
     for (let attempt = 0; ; attempt++) {
-      let started = 0;
+      const started = performance.now();
+      const unit = rollbackBatch(migration, actor, this.timeouts);
       try {
-        return await this.transport.transaction(async (c): Promise<RollbackOutcome> => {
-          await c.script(timeoutSettings(this.timeouts, "local"));
-          if ((await this.lockedStatus(c, migration.name)) !== "applied")
-            return { status: "not_applied" };
-          started = performance.now();
-          await c.script(migration.sql);
-          const executionTimeMs = elapsedSince(started);
-          await c.query(q.markRolledBack({ migrationName: migration.name, actor }));
-          await c.query(
-            q.insertEvent(
-              attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
-            ),
-          );
-          return { status: "rolled_back", executionTimeMs };
-        });
+        const rows = await this.transport.unit(unit.sql);
+        return { status: "rolled_back", executionTimeMs: executionTime(rows, started) };
       } catch (error) {
-        const executionTimeMs = started === 0 ? 0 : elapsedSince(started);
-        const failure = toSqlFailure(error);
+        const failure = this.failureOf(error, unit);
+        if (failure.code === NOT_APPLIED) return { status: "not_applied" };
         if (isLockTimeout(failure) && attempt < this.timeouts.lockRetries) {
           await sleep(retryDelayMs(this.timeouts, attempt));
           continue;
         }
-        return this.recordRollbackFailure(migration, actor, executionTimeMs, failure);
+        return this.recordRollbackFailure(migration, actor, elapsedSince(started), failure);
       }
     }
   }
@@ -179,10 +172,14 @@ export class SqlExecutor implements Executor {
   async recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void> {
     if (changes.length === 0) return;
     await this.ensureTrackingTables();
+    // A list of names of any length: built by Kysely, loaded only for bookkeeping runs.
+    const { parameterisedQueries } = await import("./tracking-queries.ts");
     try {
       await this.transport.transaction(async (c) => {
         await c.query(q.lockUnit());
-        const rows = await c.query(q.selectStatuses(changes.map((change) => change.migrationName)));
+        const rows = await c.query(
+          parameterisedQueries.selectStatuses(changes.map((change) => change.migrationName)),
+        );
         const current = new Map(rows.map((r) => [r.migration_name, r.status]));
         for (const change of changes) {
           const status = current.get(change.migrationName) ?? "absent";
@@ -227,6 +224,11 @@ export class SqlExecutor implements Executor {
 
   close(): Promise<void> {
     return this.transport.close();
+  }
+
+  /** What the database said about a unit, positions counted from the migration's own SQL. */
+  private failureOf(error: unknown, unit: UnitBatch): SqlFailure {
+    return withinMigration(toSqlFailure(error), unit, this.transport.unitOffset);
   }
 
   /** Takes the unit lock, then reads the migration's recorded status under it. */
@@ -425,4 +427,10 @@ export class SqlExecutor implements Executor {
 function unavailable(what: string, error: unknown): ExecutorUnavailableError {
   const failure = toSqlFailure(error);
   return new ExecutorUnavailableError(`Could not ${what}: ${failure.message}`, { cause: error });
+}
+
+/** The time measured inside the batch, or on this side if its answer did not carry it. */
+function executionTime(rows: Record<string, unknown>[], started: number): number {
+  const measured = Number(rows.at(-1)?.execution_time_ms);
+  return Number.isFinite(measured) ? measured : elapsedSince(started);
 }

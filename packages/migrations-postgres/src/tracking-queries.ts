@@ -1,10 +1,4 @@
-import type {
-  EventOutcome,
-  EventQuery,
-  MigrationAction,
-  MigrationEvent,
-  MigrationRecord,
-} from "@studio/migrations-core";
+import type { EventOutcome, EventQuery, MigrationAction } from "@studio/migrations-core";
 import {
   type CompiledQuery,
   DummyDriver,
@@ -16,18 +10,20 @@ import {
   sql,
 } from "kysely";
 import type { TrackingDatabase } from "./tracking-database.ts";
+import { quoteLiteral, UNIT_LOCK } from "./tracking-sql.ts";
+
+export { quoteLiteral, RUN_LOCK, toEvent, toRecord, UNIT_LOCK } from "./tracking-sql.ts";
 
 /**
  * Every query against the tracking tables, typed by Kysely and compiled — not executed — here.
  * Each executor runs the compiled queries over its own transport: parameterised over a
  * connection (`pg`, PGlite), or with values inlined into one SQL batch (postgres-meta, whose
  * extended protocol refuses multi-statement SQL).
+ *
+ * The queries of fixed shape that every run and every apply needs are also precompiled, as the
+ * text compiled here, in `tracking-sql.ts` (which does not load Kysely; `tracking-sql.test.ts`
+ * holds the two equal). Change a query here, and the test shows what to change there.
  */
-
-/** Session-level lock held for a whole run (one applier at a time). */
-export const RUN_LOCK = [0x53_74_4d_67, 1] as const;
-/** Transaction-level lock taken by every unit of work (applies each migration exactly once). */
-export const UNIT_LOCK = [0x53_74_4d_67, 2] as const;
 
 /** Renders string literals as `E'…'` with quotes and backslashes escaped, whatever the server's
  * `standard_conforming_strings`; everything else as Kysely's immediate values. */
@@ -39,12 +35,6 @@ class InlineValuesCompiler extends PostgresQueryCompiler {
   protected override appendStringLiteral(value: string): void {
     this.append(quoteLiteral(value));
   }
-}
-
-/** A string as an `E'…'` literal, safe to splice into SQL. */
-export function quoteLiteral(value: string): string {
-  if (value.includes("\u0000")) throw new Error("Postgres text cannot contain NUL characters.");
-  return `E'${value.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
 }
 
 function compileOnly(compiler: () => PostgresQueryCompiler): Kysely<TrackingDatabase> {
@@ -250,54 +240,5 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           checksum: v.checksum,
         })
         .compile(),
-  };
-}
-
-/** A `schema_migrations` row as the core sees it; dates may arrive as strings (over HTTP). */
-export function toRecord(row: {
-  migration_name: string;
-  status: MigrationRecord["status"];
-  applied_at: Date | string;
-  applied_by: string | null;
-  error_message: string | null;
-  execution_time_ms: number | null;
-  checksum: string | null;
-  rolled_back_at: Date | string | null;
-  rolled_back_by: string | null;
-}): MigrationRecord {
-  return {
-    migrationName: row.migration_name,
-    status: row.status,
-    appliedAt: new Date(row.applied_at),
-    appliedBy: row.applied_by,
-    errorMessage: row.error_message,
-    executionTimeMs: row.execution_time_ms === null ? null : Number(row.execution_time_ms),
-    checksum: row.checksum,
-    rolledBackAt: row.rolled_back_at === null ? null : new Date(row.rolled_back_at),
-    rolledBackBy: row.rolled_back_by,
-  };
-}
-
-export function toEvent(row: {
-  id: string | number | bigint;
-  migration_name: string;
-  action: MigrationAction;
-  outcome: EventOutcome;
-  actor: string | null;
-  at: Date | string;
-  execution_time_ms: number | null;
-  error_message: string | null;
-  checksum: string | null;
-}): MigrationEvent {
-  return {
-    id: String(row.id),
-    migrationName: row.migration_name,
-    action: row.action,
-    outcome: row.outcome,
-    actor: row.actor,
-    at: new Date(row.at),
-    executionTimeMs: row.execution_time_ms === null ? null : Number(row.execution_time_ms),
-    errorMessage: row.error_message,
-    checksum: row.checksum,
   };
 }

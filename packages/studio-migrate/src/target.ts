@@ -164,11 +164,31 @@ export function requireMigrationsDir(directory: string): void {
 /** Loads only the side this run needs: `pg` and Kysely for direct mode, the tRPC client for URL mode. */
 export async function openTarget(config: TargetConfig): Promise<Target> {
   if (config.mode === "direct") {
-    const { openDirectTarget } = await import("./target-direct.ts");
+    const { openDirectTarget } = await withNavigator(() => import("./target-direct.ts"));
     return openDirectTarget(config);
   }
   const { openUrlTarget } = await import("./target-url.ts");
   return openUrlTarget(config);
+}
+
+/**
+ * `pg` checks at import whether it runs in a Cloudflare Worker: where `navigator` is missing (Node
+ * 20; later Nodes define it) it builds a `Response`, which loads Node's bundled undici, ~10 ms of
+ * a deploy's no-op run. A `navigator` like later Nodes' answers the check; it only exists while
+ * the modules load.
+ */
+async function withNavigator<T>(load: () => Promise<T>): Promise<T> {
+  if ("navigator" in globalThis) return load();
+  const major = process.versions.node.split(".")[0];
+  Object.defineProperty(globalThis, "navigator", {
+    value: { userAgent: `Node.js/${major}` },
+    configurable: true,
+  });
+  try {
+    return await load();
+  } finally {
+    Reflect.deleteProperty(globalThis, "navigator");
+  }
 }
 
 /** `cli:<user>@<host>` (SPEC §6). */

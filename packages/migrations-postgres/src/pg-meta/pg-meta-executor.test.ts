@@ -88,6 +88,19 @@ describe("postgres-meta executor", () => {
     expect(counter.requests).toBe(1);
   });
 
+  it("reports an error's position within the migration's own SQL, not the batch", async () => {
+    const sql = "CREATE TABLE meta_pos (id int);\nSELECT nope FROM meta_pos;";
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url }),
+      source: memorySource([{ name: "001_pos", sql }]),
+    });
+    const report = await engine.apply({ actor: "test" });
+    expect(report.failed?.error).toMatchObject({
+      code: "42703",
+      position: sql.indexOf("nope") + 1,
+    });
+  });
+
   it("reports applied when the batch committed but the answer was lost", async () => {
     const counter = countingFetch(async (body, send) => {
       const response = await send();

@@ -15,12 +15,22 @@ import {
   splitSqlStatements,
   startedMessage,
 } from "@studio/migrations-core";
-import { sql } from "kysely";
 import { attemptEvent, elapsedSince, stateConflict } from "../attempt.ts";
-import { DEFAULT_TIMEOUTS, sleep, type Timeouts, timeoutSettings } from "../sql-failure.ts";
+import { DEFAULT_TIMEOUTS, sleep, type Timeouts } from "../sql-failure.ts";
 import type { SchemaMigrationEventsTable, SchemaMigrationsTable } from "../tracking-database.ts";
-import { inlineQueries as b, quoteLiteral, toEvent, toRecord } from "../tracking-queries.ts";
 import { TRACKING_TABLES_SQL } from "../tracking-schema.ts";
+import { inline, quoteLiteral, trackingSql as t, toEvent, toRecord } from "../tracking-sql.ts";
+import {
+  ALREADY_APPLIED,
+  ALREADY_ROLLED_BACK,
+  applyBatch,
+  batch,
+  guard,
+  NOT_APPLIED,
+  rollbackBatch,
+  STATE_CONFLICT,
+  withinMigration,
+} from "../unit-batch.ts";
 import {
   type PgMetaResponse,
   PgMetaTransport,
@@ -34,15 +44,7 @@ export interface PgMetaExecutorOptions extends PgMetaTransportOptions {
   outcomeRetries?: number;
 }
 
-// SQLSTATEs of our own, raised by the guards at the head of a batch.
-const ALREADY_APPLIED = "SMAAP";
-const NOT_APPLIED = "SMNAP";
-const ALREADY_ROLLED_BACK = "SMRBK";
-const STATE_CONFLICT = "SMCON";
 const UNDEFINED_TABLE = new Set(["42P01", "3F000"]);
-
-const STARTED_SETTING = "studio_migrations.started";
-const ELAPSED_MS = `(extract(epoch from clock_timestamp() - current_setting('${STARTED_SETTING}')::timestamptz) * 1000)::int`;
 
 /**
  * An executor over postgres-meta's `POST /query`, which gives every request a fresh connection and
@@ -80,7 +82,7 @@ export class PgMetaExecutor implements Executor {
   }
 
   async readState(): Promise<MigrationRecord[]> {
-    const response = await this.transport.query(b.selectRecords().sql);
+    const response = await this.transport.query(inline(t.selectRecords()));
     if (response.kind === "sql" && UNDEFINED_TABLE.has(response.failure.code ?? "")) return [];
     const rows = expectRows(response, "read the migration state");
     this.trackingTablesExist = true;
@@ -88,7 +90,9 @@ export class PgMetaExecutor implements Executor {
   }
 
   async readEvents(query: EventQuery): Promise<MigrationEvent[]> {
-    const response = await this.transport.query(b.selectEvents(query).sql);
+    // Its filters vary, so it is built by Kysely, loaded only when the history is asked for.
+    const { inlineQueries } = await import("../tracking-queries.ts");
+    const response = await this.transport.query(inlineQueries.selectEvents(query).sql);
     if (response.kind === "sql" && UNDEFINED_TABLE.has(response.failure.code ?? "")) return [];
     return expectRows(response, "read the audit trail").map((row) =>
       toEvent(row as unknown as EventRow),
@@ -104,29 +108,8 @@ export class PgMetaExecutor implements Executor {
     await this.ensureTrackingTables();
     if (!migration.transactional) return this.applyStatementByStatement(migration, actor);
     const started = performance.now();
-    const response = await this.transport.query(
-      batch(
-        timeoutSettings(this.timeouts, "local"),
-        b.lockUnit().sql,
-        guard(
-          `(${b.selectStatus(migration.name).sql}) = 'applied'`,
-          ALREADY_APPLIED,
-          "already applied",
-        ),
-        `select set_config('${STARTED_SETTING}', clock_timestamp()::text, true)`,
-        `${migration.sql}\n`,
-        b.upsertApplied({
-          migrationName: migration.name,
-          actor,
-          checksum: migration.checksum,
-          executionTimeMs: sql.raw(ELAPSED_MS),
-        }).sql,
-        b.insertEvent(
-          attemptEvent(migration, "apply", "succeeded", actor, sql.raw(ELAPSED_MS), null),
-        ).sql,
-        `select 'applied' as outcome, ${ELAPSED_MS} as execution_time_ms`,
-      ),
-    );
+    const unit = applyBatch(migration, actor, this.timeouts);
+    const response = await this.transport.query(unit.sql);
     const clientMs = elapsedSince(started);
     switch (response.kind) {
       case "rows":
@@ -136,7 +119,12 @@ export class PgMetaExecutor implements Executor {
         };
       case "sql":
         if (response.failure.code === ALREADY_APPLIED) return { status: "already_applied" };
-        return this.recordApplyFailure(migration, actor, clientMs, response.failure);
+        return this.recordApplyFailure(
+          migration,
+          actor,
+          clientMs,
+          withinMigration(response.failure, unit),
+        );
       case "unavailable":
         throw new ExecutorUnavailableError(
           `Could not apply ${migration.name}: ${response.reason}; nothing ran.`,
@@ -150,24 +138,8 @@ export class PgMetaExecutor implements Executor {
     await this.ensureTrackingTables();
     if (!migration.transactional) return this.rollbackStatementByStatement(migration, actor);
     const started = performance.now();
-    const response = await this.transport.query(
-      batch(
-        timeoutSettings(this.timeouts, "local"),
-        b.lockUnit().sql,
-        guard(
-          `coalesce((${b.selectStatus(migration.name).sql}), 'absent') <> 'applied'`,
-          NOT_APPLIED,
-          "not applied",
-        ),
-        `select set_config('${STARTED_SETTING}', clock_timestamp()::text, true)`,
-        `${migration.sql}\n`,
-        b.markRolledBack({ migrationName: migration.name, actor }).sql,
-        b.insertEvent(
-          attemptEvent(migration, "rollback", "succeeded", actor, sql.raw(ELAPSED_MS), null),
-        ).sql,
-        `select 'rolled_back' as outcome, ${ELAPSED_MS} as execution_time_ms`,
-      ),
-    );
+    const unit = rollbackBatch(migration, actor, this.timeouts);
+    const response = await this.transport.query(unit.sql);
     const clientMs = elapsedSince(started);
     switch (response.kind) {
       case "rows":
@@ -177,7 +149,12 @@ export class PgMetaExecutor implements Executor {
         };
       case "sql":
         if (response.failure.code === NOT_APPLIED) return { status: "not_applied" };
-        return this.recordRollbackFailure(migration, actor, clientMs, response.failure);
+        return this.recordRollbackFailure(
+          migration,
+          actor,
+          clientMs,
+          withinMigration(response.failure, unit),
+        );
       case "unavailable":
         throw new ExecutorUnavailableError(
           `Could not roll back ${migration.name}: ${response.reason}; nothing ran.`,
@@ -195,9 +172,9 @@ export class PgMetaExecutor implements Executor {
   async recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void> {
     if (changes.length === 0) return;
     await this.ensureTrackingTables();
-    const statements = [b.lockUnit().sql];
+    const statements = [inline(t.lockUnit())];
     for (const change of changes) {
-      const current = `coalesce((${b.selectStatus(change.migrationName).sql}), 'absent')`;
+      const current = `coalesce((${inline(t.selectStatus(change.migrationName))}), 'absent')`;
       const expected = change.expect.map(quoteLiteral).join(", ");
       statements.push(
         guard(
@@ -213,29 +190,33 @@ export class PgMetaExecutor implements Executor {
       if (change.kind === "mark_applied") {
         checksum = change.checksum;
         statements.push(
-          b.upsertApplied({
-            migrationName: change.migrationName,
-            actor,
-            checksum,
-            executionTimeMs: null,
-          }).sql,
+          inline(
+            t.upsertApplied({
+              migrationName: change.migrationName,
+              actor,
+              checksum,
+              executionTimeMs: null,
+            }),
+          ),
         );
       } else if (change.kind === "mark_rolled_back") {
-        statements.push(b.markRolledBack({ migrationName: change.migrationName, actor }).sql);
+        statements.push(inline(t.markRolledBack({ migrationName: change.migrationName, actor })));
       } else {
         checksum = change.checksum;
-        statements.push(b.setChecksum({ migrationName: change.migrationName, checksum }).sql);
+        statements.push(inline(t.setChecksum({ migrationName: change.migrationName, checksum })));
       }
       statements.push(
-        b.insertEvent({
-          migrationName: change.migrationName,
-          action: change.action,
-          outcome: "succeeded",
-          actor,
-          executionTimeMs: null,
-          errorMessage: null,
-          checksum,
-        }).sql,
+        inline(
+          t.insertEvent({
+            migrationName: change.migrationName,
+            action: change.action,
+            outcome: "succeeded",
+            actor,
+            executionTimeMs: null,
+            errorMessage: null,
+            checksum,
+          }),
+        ),
       );
     }
     statements.push("select 'recorded' as outcome");
@@ -261,22 +242,26 @@ export class PgMetaExecutor implements Executor {
       () =>
         this.transport.query(
           batch(
-            b.lockUnit().sql,
+            inline(t.lockUnit()),
             guard(
-              `(${b.selectStatus(migration.name).sql}) = 'applied'`,
+              `(${inline(t.selectStatus(migration.name))}) = 'applied'`,
               ALREADY_APPLIED,
               "already applied",
             ),
-            b.upsertFailed({
-              migrationName: migration.name,
-              actor,
-              checksum: migration.checksum,
-              executionTimeMs,
-              errorMessage: failure.message,
-            }).sql,
-            b.insertEvent(
-              attemptEvent(migration, "apply", "failed", actor, executionTimeMs, failure.message),
-            ).sql,
+            inline(
+              t.upsertFailed({
+                migrationName: migration.name,
+                actor,
+                checksum: migration.checksum,
+                executionTimeMs,
+                errorMessage: failure.message,
+              }),
+            ),
+            inline(
+              t.insertEvent(
+                attemptEvent(migration, "apply", "failed", actor, executionTimeMs, failure.message),
+              ),
+            ),
             "select 'failed' as outcome",
           ),
         ),
@@ -298,22 +283,24 @@ export class PgMetaExecutor implements Executor {
       () =>
         this.transport.query(
           batch(
-            b.lockUnit().sql,
+            inline(t.lockUnit()),
             guard(
-              `(${b.selectStatus(migration.name).sql}) = 'rolled_back'`,
+              `(${inline(t.selectStatus(migration.name))}) = 'rolled_back'`,
               ALREADY_ROLLED_BACK,
               "already rolled back",
             ),
-            b.insertEvent(
-              attemptEvent(
-                migration,
-                "rollback",
-                "failed",
-                actor,
-                executionTimeMs,
-                failure.message,
+            inline(
+              t.insertEvent(
+                attemptEvent(
+                  migration,
+                  "rollback",
+                  "failed",
+                  actor,
+                  executionTimeMs,
+                  failure.message,
+                ),
               ),
-            ).sql,
+            ),
             "select 'failed' as outcome",
           ),
         ),
@@ -330,19 +317,21 @@ export class PgMetaExecutor implements Executor {
   ): Promise<ApplyOutcome> {
     const begin = await this.transport.query(
       batch(
-        b.lockUnit().sql,
+        inline(t.lockUnit()),
         guard(
-          `(${b.selectStatus(migration.name).sql}) = 'applied'`,
+          `(${inline(t.selectStatus(migration.name))}) = 'applied'`,
           ALREADY_APPLIED,
           "already applied",
         ),
-        b.upsertFailed({
-          migrationName: migration.name,
-          actor,
-          checksum: migration.checksum,
-          executionTimeMs: null,
-          errorMessage: startedMessage(actor),
-        }).sql,
+        inline(
+          t.upsertFailed({
+            migrationName: migration.name,
+            actor,
+            checksum: migration.checksum,
+            executionTimeMs: null,
+            errorMessage: startedMessage(actor),
+          }),
+        ),
         "select 'started' as outcome",
       ),
     );
@@ -359,16 +348,20 @@ export class PgMetaExecutor implements Executor {
       () =>
         this.transport.query(
           batch(
-            b.lockUnit().sql,
-            b.upsertApplied({
-              migrationName: migration.name,
-              actor,
-              checksum: migration.checksum,
-              executionTimeMs,
-            }).sql,
-            b.insertEvent(
-              attemptEvent(migration, "apply", "succeeded", actor, executionTimeMs, null),
-            ).sql,
+            inline(t.lockUnit()),
+            inline(
+              t.upsertApplied({
+                migrationName: migration.name,
+                actor,
+                checksum: migration.checksum,
+                executionTimeMs,
+              }),
+            ),
+            inline(
+              t.insertEvent(
+                attemptEvent(migration, "apply", "succeeded", actor, executionTimeMs, null),
+              ),
+            ),
             "select 'applied' as outcome",
           ),
         ),
@@ -382,7 +375,7 @@ export class PgMetaExecutor implements Executor {
     actor: string,
   ): Promise<RollbackOutcome> {
     const [row] = expectRows(
-      await this.transport.query(b.selectStatus(migration.name).sql),
+      await this.transport.query(inline(t.selectStatus(migration.name))),
       "read the migration state",
     );
     if (row?.status !== "applied") return { status: "not_applied" };
@@ -393,11 +386,13 @@ export class PgMetaExecutor implements Executor {
     const done = await this.untilKnown(`record ${migration.name} as rolled back`, () =>
       this.transport.query(
         batch(
-          b.lockUnit().sql,
-          b.markRolledBack({ migrationName: migration.name, actor }).sql,
-          b.insertEvent(
-            attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
-          ).sql,
+          inline(t.lockUnit()),
+          inline(t.markRolledBack({ migrationName: migration.name, actor })),
+          inline(
+            t.insertEvent(
+              attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
+            ),
+          ),
           "select 'rolled_back' as outcome",
         ),
       ),
@@ -437,7 +432,7 @@ export class PgMetaExecutor implements Executor {
   private async ensureTrackingTables(): Promise<void> {
     if (this.trackingTablesExist) return;
     const response = await this.transport.query(
-      batch(b.lockUnit().sql, TRACKING_TABLES_SQL, "select true as exist"),
+      batch(inline(t.lockUnit()), TRACKING_TABLES_SQL, "select true as exist"),
     );
     expectRows(response, "create the tracking tables");
     this.trackingTablesExist = true;
@@ -449,21 +444,6 @@ type EventRow = Parameters<typeof toEvent>[0] & Partial<SchemaMigrationEventsTab
 
 export function createPgMetaExecutor(options: PgMetaExecutorOptions): Executor {
   return new PgMetaExecutor(options);
-}
-
-function batch(...statements: string[]): string {
-  return statements.join(";\n");
-}
-
-/**
- * A `DO` block raising `code` when `condition` holds. The dollar-quote tag is chosen so that it
- * cannot occur in the body. `message` is a literal unless `messageIsSql`.
- */
-function guard(condition: string, code: string, message: string, messageIsSql = false): string {
-  const body = `begin if ${condition} then raise exception using errcode = '${code}', message = ${messageIsSql ? message : quoteLiteral(message)}; end if; end`;
-  let tag = "$guard$";
-  for (let i = 0; body.includes(tag); i++) tag = `$guard${i}$`;
-  return `do ${tag} ${body} ${tag}`;
 }
 
 function expectRows(response: PgMetaResponse, what: string): Record<string, unknown>[] {

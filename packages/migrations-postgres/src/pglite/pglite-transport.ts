@@ -1,6 +1,7 @@
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { CompiledQuery } from "kysely";
 import type { SqlConnection, SqlTransport } from "../sql-executor.ts";
+import type { SqlQuery } from "../tracking-sql.ts";
 
 /** PGlite's single connection: its `transaction` runs exclusively; `exec` runs several statements. */
 export class PGliteTransport implements SqlTransport {
@@ -17,6 +18,19 @@ export class PGliteTransport implements SqlTransport {
     return work(connectionOf(this.pglite));
   }
 
+  readonly unitOffset = 0;
+
+  /** A PGlite transaction (exclusive, rolled back if the batch fails) around one `exec`. */
+  unit(sql: string): Promise<Record<string, unknown>[]> {
+    return this.pglite.transaction(async (tx) => {
+      const results = await tx.exec(sql);
+      return (results.findLast((result) => result.rows.length > 0)?.rows ?? []) as Record<
+        string,
+        unknown
+      >[];
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closeDatabase && !this.pglite.closed) await this.pglite.close();
   }
@@ -24,7 +38,7 @@ export class PGliteTransport implements SqlTransport {
 
 function connectionOf(db: PGlite | Transaction): SqlConnection {
   return {
-    async query<R>(query: CompiledQuery<R>): Promise<R[]> {
+    async query<R>(query: SqlQuery<R> | CompiledQuery<R>): Promise<R[]> {
       return (await db.query<R>(query.sql, [...query.parameters])).rows;
     },
     async script(sql: string): Promise<void> {

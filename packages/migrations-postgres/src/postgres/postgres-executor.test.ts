@@ -88,6 +88,24 @@ describe("PostgreSQL executor", () => {
     expect(await tables()).toEqual(["kill_a", "kill_b"]);
   });
 
+  it("reports an error's position within the migration's own SQL, not the batch's", async () => {
+    const sql = "CREATE TABLE pos_a (id int);\nSELECT nope FROM pos_a;";
+    const engine = createMigrationEngine({
+      executor: executor(),
+      source: memorySource([
+        { name: "001_ok", sql: "CREATE TABLE pos_ok (id int);" },
+        { name: "002_bad", sql },
+      ]),
+    });
+    await engine.apply({ actor: "test", migrationName: "001_ok" });
+    const report = await engine.apply({ actor: "test" });
+    expect(report.failed?.error).toMatchObject({
+      code: "42703",
+      position: sql.indexOf("nope") + 1,
+    });
+    expect(await tables()).toEqual(["pos_ok"]);
+  });
+
   it("shows a non-transactional migration killed midway as failed and blocking, with its first part in place", async () => {
     const sql =
       "-- migrate:up transaction:false\nCREATE TABLE part_a (id int);\nSELECT pg_sleep(30) AS kill_me_too;\nCREATE TABLE part_b (id int);";

@@ -7,7 +7,7 @@ import {
 import pg from "pg";
 import { SqlExecutor } from "../sql-executor.ts";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../sql-failure.ts";
-import { RUN_LOCK } from "../tracking-queries.ts";
+import { RUN_LOCK } from "../tracking-sql.ts";
 import { PostgresTransport } from "./postgres-transport.ts";
 
 export interface PostgresExecutorOptions {
@@ -42,16 +42,22 @@ export function createPostgresExecutor(options: PostgresExecutorOptions): Execut
 }
 
 /**
- * Waits for the run lock for at most `timeoutMs` — `lock_timeout` bounds an advisory lock wait
- * like any other — and on time-out names the holder from `pg_stat_activity`.
+ * Waits for the run lock for at most `timeoutMs`, and on time-out names the holder from
+ * `pg_stat_activity`.
  *
  * The lock is transaction-scoped, held by a transaction left open on a connection of its own for
  * the whole run, rather than a session lock: through a pooler in transaction mode (PgBouncer) a
  * session lock stays with whichever server connection took it, which then serves other clients —
  * exclusion silently stops, and the unlock may reach another connection and leave the lock stuck.
  * An open transaction pins its server connection to this client in every pooling mode, and the
- * lock ends with it: on release, or when the client dies. The transaction writes nothing and holds
- * no snapshot between statements, so it does not hold back vacuum.
+ * lock ends with it: on release, or when the client dies.
+ *
+ * Neither the holder nor a waiter may keep a snapshot: `CREATE INDEX CONCURRENTLY` waits for
+ * every transaction of the database that has one, so a migration building an index would wait
+ * for the very appliers queued behind it (and give up at its `lock_timeout`, leaving an invalid
+ * index). So the lock is requested with the simple protocol (the extended protocol's portal keeps
+ * its snapshot until the next statement) and polled with `pg_try_advisory_xact_lock` in short
+ * transactions instead of waited for inside one.
  */
 async function acquireRunLock(
   config: pg.ClientConfig,
@@ -64,17 +70,19 @@ async function acquireRunLock(
   // A server-side termination otherwise surfaces as an unhandled 'error' event.
   client.on("error", () => {});
   await client.connect();
+  const deadline = Date.now() + Math.max(0, timeoutMs);
   try {
-    await client.query("begin");
-    if (timeoutMs > 0) {
-      await client.query(`set local lock_timeout = ${Math.round(timeoutMs)}`);
-      await client.query("select pg_advisory_xact_lock($1, $2)", [...RUN_LOCK]);
-    } else {
-      const { rows } = await client.query<{ locked: boolean }>(
-        "select pg_try_advisory_xact_lock($1, $2) as locked",
-        [...RUN_LOCK],
-      );
-      if (!rows[0]?.locked) throw Object.assign(new Error("lock not available"), { code: "55P03" });
+    for (let attempt = 0; ; attempt++) {
+      // One simple-protocol round trip; constants inlined, so no portal outlives the statement.
+      const results = (await client.query(
+        `begin; select pg_try_advisory_xact_lock(${RUN_LOCK[0]}, ${RUN_LOCK[1]}) as locked`,
+      )) as unknown as pg.QueryResult<{ locked: boolean }>[];
+      if (results.at(-1)?.rows[0]?.locked) break;
+      await client.query("rollback");
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw Object.assign(new Error("lock not available"), { code: "55P03" });
+      const backoff = Math.min(250, 10 * 1.5 ** attempt) * (0.5 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(remaining, backoff)));
     }
   } catch (error) {
     const code = (error as { code?: unknown }).code;

@@ -1,6 +1,9 @@
 import type { CompiledQuery } from "kysely";
 import type pg from "pg";
 import type { SqlConnection, SqlTransport } from "../sql-executor.ts";
+import type { SqlQuery } from "../tracking-sql.ts";
+
+const BEGIN = "begin;\n";
 
 /** `pg` connections from a pool: a transaction or a session holds one client throughout. */
 export class PostgresTransport implements SqlTransport {
@@ -26,6 +29,35 @@ export class PostgresTransport implements SqlTransport {
 
   session<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
     return this.withClient((client) => work(connectionOf(client)));
+  }
+
+  readonly unitOffset = BEGIN.length;
+
+  /**
+   * One round trip: `begin`, the batch and `commit` as one simple-protocol query, which Postgres
+   * runs statement by statement, stopping at the first error.
+   */
+  unit(sql: string): Promise<Record<string, unknown>[]> {
+    return this.withClient(async (client) => {
+      let results: pg.QueryResult[];
+      try {
+        const answer: pg.QueryResult | pg.QueryResult[] = await client.query(
+          `${BEGIN}${sql};\ncommit`,
+        );
+        results = Array.isArray(answer) ? answer : [answer];
+      } catch (error) {
+        // A dead connection cannot roll back; the server already has. Keep the original error.
+        await client.query("rollback").catch(() => {});
+        throw error;
+      }
+      // Only a batch whose SQL swallowed what followed it (which Postgres would have refused as
+      // unterminated) could end other than with the commit: never leave that open.
+      if (results.at(-1)?.command !== "COMMIT") {
+        await client.query("rollback").catch(() => {});
+        throw new Error("The unit's batch did not reach its commit; it was rolled back.");
+      }
+      return results.findLast((result) => result.rows.length > 0)?.rows ?? [];
+    });
   }
 
   close(): Promise<void> {
@@ -63,7 +95,7 @@ export class PostgresTransport implements SqlTransport {
 
 function connectionOf(client: pg.PoolClient): SqlConnection {
   return {
-    async query<R>(query: CompiledQuery<R>): Promise<R[]> {
+    async query<R>(query: SqlQuery<R> | CompiledQuery<R>): Promise<R[]> {
       const result = await client.query({ text: query.sql, values: [...query.parameters] });
       return result.rows as R[];
     },

@@ -1,0 +1,255 @@
+import type {
+  EventOutcome,
+  MigrationAction,
+  MigrationEvent,
+  MigrationRecord,
+  RecordedStatus,
+} from "@studio/migrations-core";
+import type { Selectable } from "kysely";
+import type { SchemaMigrationsTable } from "./tracking-database.ts";
+
+/**
+ * The bookkeeping queries every apply and every run needs, precompiled: exactly the SQL and
+ * parameters that Kysely compiles `tracking-queries.ts` to (a test holds each one equal to
+ * Kysely's output, for the `$n` and the inlined form), as constant text. Loading Kysely — some
+ * 300 ES modules — costs more than 100 ms, which a deploy's `studio-migrate apply` with nothing
+ * to do would otherwise pay for queries whose text never changes. `tracking-queries.ts` stays
+ * the typed definition; the queries whose shape varies (the audit trail's filters, a list of
+ * names) are built there, and that module is only loaded when one of them is needed.
+ */
+
+/** Session-level lock held for a whole run (one applier at a time). */
+export const RUN_LOCK = [0x53_74_4d_67, 1] as const;
+/** Transaction-level lock taken by every unit of work (applies each migration exactly once). */
+export const UNIT_LOCK = [0x53_74_4d_67, 2] as const;
+
+/** A query and its `$n` parameters; `R` is the row it returns. Kysely's `CompiledQuery` fits. */
+export interface SqlQuery<R = unknown> {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+  /** Never set: carries the row type. */
+  readonly $row?: R;
+}
+
+/** SQL spliced into a batch as written — a value computed inside it (postgres-meta, units). */
+export interface RawSql {
+  readonly raw: string;
+}
+
+export function raw(text: string): RawSql {
+  return { raw: text };
+}
+
+/** A row value, or SQL computing it inside the batch. */
+type Value<T> = T | RawSql;
+
+export interface EventValues {
+  migrationName: string;
+  action: MigrationAction;
+  outcome: EventOutcome;
+  actor: string;
+  executionTimeMs: Value<number | null>;
+  errorMessage: string | null;
+  checksum: string | null;
+}
+
+export type RecordRow = Pick<
+  Selectable<SchemaMigrationsTable>,
+  | "migration_name"
+  | "status"
+  | "applied_at"
+  | "applied_by"
+  | "error_message"
+  | "execution_time_ms"
+  | "checksum"
+  | "rolled_back_at"
+  | "rolled_back_by"
+>;
+
+/** A string as an `E'…'` literal, safe to splice into SQL whatever `standard_conforming_strings`. */
+export function quoteLiteral(value: string): string {
+  if (value.includes("\u0000")) throw new Error("Postgres text cannot contain NUL characters.");
+  return `E'${value.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
+}
+
+/**
+ * The query with every parameter written into its text — strings as `E'…'` literals, numbers and
+ * null as themselves, raw SQL as given — to splice into a multi-statement batch, which the
+ * extended protocol (the one that takes parameters) refuses. The texts here hold no `$` but
+ * their placeholders.
+ */
+export function inline(query: SqlQuery): string {
+  return query.sql.replace(/\$(\d+)/g, (_, index: string) =>
+    literal(query.parameters[Number(index) - 1]),
+  );
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "string") return quoteLiteral(value);
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "object" && "raw" in value && typeof value.raw === "string") {
+    return value.raw;
+  }
+  throw new Error(`Cannot inline ${typeof value} into SQL.`);
+}
+
+const MIGRATIONS = `"platform"."schema_migrations"`;
+const EVENTS = `"platform"."schema_migration_events"`;
+const RECORD_COLUMNS = `"migration_name", "status", "applied_at", "applied_by", "error_message", "execution_time_ms", "checksum", "rolled_back_at", "rolled_back_by"`;
+const EXCLUDED = [
+  "status",
+  "applied_at",
+  "applied_by",
+  "error_message",
+  "execution_time_ms",
+  "checksum",
+  "rolled_back_at",
+  "rolled_back_by",
+]
+  .map((column) => `"${column}" = "excluded"."${column}"`)
+  .join(", ");
+const UPSERT = `insert into ${MIGRATIONS} (${RECORD_COLUMNS}) values ($1, $2, now(), $3, $4, $5, $6, $7, $8) on conflict ("migration_name") do update set ${EXCLUDED}`;
+
+const query = <R>(sql: string, parameters: readonly unknown[] = []): SqlQuery<R> => ({
+  sql,
+  parameters,
+});
+
+export const trackingSql = {
+  lockUnit: () => query<never>(`select pg_advisory_xact_lock(${UNIT_LOCK[0]}, ${UNIT_LOCK[1]})`),
+
+  /** Whether both tracking tables exist, without failing when they do not. */
+  trackingTablesExist: () =>
+    query<{ exist: boolean }>(`select (to_regclass('platform.schema_migrations') is not null
+        and to_regclass('platform.schema_migration_events') is not null) as exist`),
+
+  selectRecords: () =>
+    query<RecordRow>(`select ${RECORD_COLUMNS} from ${MIGRATIONS} order by "migration_name"`),
+
+  /** One migration's status, as a scalar (usable as a subquery). */
+  selectStatus: (migrationName: string) =>
+    query<{ status: RecordedStatus }>(
+      `select "status" from ${MIGRATIONS} where "migration_name" = $1`,
+      [migrationName],
+    ),
+
+  /** The row becomes `applied`; `executionTimeMs` is null for bookkeeping (baseline, resolve). */
+  upsertApplied: (v: {
+    migrationName: string;
+    actor: string;
+    checksum: string;
+    executionTimeMs: Value<number | null>;
+  }) =>
+    query<never>(UPSERT, [
+      v.migrationName,
+      "applied",
+      v.actor,
+      null,
+      v.executionTimeMs,
+      v.checksum,
+      null,
+      null,
+    ]),
+
+  /**
+   * The row becomes `failed` — unless it is `applied`, which a failure never overwrites (an
+   * attempt whose commit raced its own error report may have gone through after all).
+   * `executionTimeMs` null marks an attempt as started and not finished.
+   */
+  upsertFailed: (v: {
+    migrationName: string;
+    actor: string;
+    checksum: string;
+    executionTimeMs: Value<number | null>;
+    errorMessage: string;
+  }) =>
+    query<never>(`${UPSERT} where ${MIGRATIONS}."status" <> $9`, [
+      v.migrationName,
+      "failed",
+      v.actor,
+      v.errorMessage,
+      v.executionTimeMs,
+      v.checksum,
+      null,
+      null,
+      "applied",
+    ]),
+
+  /** An applied (or failed) row becomes `rolled_back`, keeping who applied it and when. */
+  markRolledBack: (v: { migrationName: string; actor: string }) =>
+    query<never>(
+      `update ${MIGRATIONS} set "status" = $1, "rolled_back_at" = now(), "rolled_back_by" = $2 where "migration_name" = $3`,
+      ["rolled_back", v.actor, v.migrationName],
+    ),
+
+  setChecksum: (v: { migrationName: string; checksum: string }) =>
+    query<never>(`update ${MIGRATIONS} set "checksum" = $1 where "migration_name" = $2`, [
+      v.checksum,
+      v.migrationName,
+    ]),
+
+  insertEvent: (v: EventValues) =>
+    query<never>(
+      `insert into ${EVENTS} ("migration_name", "action", "outcome", "actor", "execution_time_ms", "error_message", "checksum") values ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        v.migrationName,
+        v.action,
+        v.outcome,
+        v.actor,
+        v.executionTimeMs,
+        v.errorMessage,
+        v.checksum,
+      ],
+    ),
+};
+
+/** A `schema_migrations` row as the core sees it; dates may arrive as strings (over HTTP). */
+export function toRecord(row: {
+  migration_name: string;
+  status: MigrationRecord["status"];
+  applied_at: Date | string;
+  applied_by: string | null;
+  error_message: string | null;
+  execution_time_ms: number | null;
+  checksum: string | null;
+  rolled_back_at: Date | string | null;
+  rolled_back_by: string | null;
+}): MigrationRecord {
+  return {
+    migrationName: row.migration_name,
+    status: row.status,
+    appliedAt: new Date(row.applied_at),
+    appliedBy: row.applied_by,
+    errorMessage: row.error_message,
+    executionTimeMs: row.execution_time_ms === null ? null : Number(row.execution_time_ms),
+    checksum: row.checksum,
+    rolledBackAt: row.rolled_back_at === null ? null : new Date(row.rolled_back_at),
+    rolledBackBy: row.rolled_back_by,
+  };
+}
+
+export function toEvent(row: {
+  id: string | number | bigint;
+  migration_name: string;
+  action: MigrationAction;
+  outcome: EventOutcome;
+  actor: string | null;
+  at: Date | string;
+  execution_time_ms: number | null;
+  error_message: string | null;
+  checksum: string | null;
+}): MigrationEvent {
+  return {
+    id: String(row.id),
+    migrationName: row.migration_name,
+    action: row.action,
+    outcome: row.outcome,
+    actor: row.actor,
+    at: new Date(row.at),
+    executionTimeMs: row.execution_time_ms === null ? null : Number(row.execution_time_ms),
+    errorMessage: row.error_message,
+    checksum: row.checksum,
+  };
+}
