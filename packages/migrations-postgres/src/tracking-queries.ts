@@ -107,6 +107,16 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
         .where("migration_name", "=", migrationName)
         .compile(),
 
+    /** Who started the migration, if its row is an attempt started and not finished. */
+    selectUnfinishedBy: (migrationName: string) =>
+      db
+        .selectFrom(migrations)
+        .select("applied_by")
+        .where("migration_name", "=", migrationName)
+        .where("status", "=", "failed")
+        .where("execution_time_ms", "is", null)
+        .compile(),
+
     selectStatuses: (names: readonly string[]) =>
       db
         .selectFrom(migrations)

@@ -26,6 +26,11 @@ const cases = [
     () => trackingSql.selectStatus(name),
     (q: typeof parameterisedQueries) => q.selectStatus(name),
   ],
+  [
+    "selectUnfinishedBy",
+    () => trackingSql.selectUnfinishedBy(name),
+    (q: typeof parameterisedQueries) => q.selectUnfinishedBy(name),
+  ],
   ...[12, null].map(
     (executionTimeMs) =>
       [

@@ -135,6 +135,13 @@ export const trackingSql = {
       [migrationName],
     ),
 
+  /** Who started the migration, if its row is an attempt started and not finished. */
+  selectUnfinishedBy: (migrationName: string) =>
+    query<{ applied_by: string | null }>(
+      `select "applied_by" from ${MIGRATIONS} where "migration_name" = $1 and "status" = $2 and "execution_time_ms" is null`,
+      [migrationName, "failed"],
+    ),
+
   /** The row becomes `applied`; `executionTimeMs` is null for bookkeeping (baseline, resolve). */
   upsertApplied: (v: {
     migrationName: string;

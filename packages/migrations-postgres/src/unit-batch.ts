@@ -16,6 +16,8 @@ export const ALREADY_APPLIED = "SMAAP";
 export const NOT_APPLIED = "SMNAP";
 export const ALREADY_ROLLED_BACK = "SMRBK";
 export const STATE_CONFLICT = "SMCON";
+/** Another applier has started the migration (a `transaction:false` one) and not finished it. */
+export const IN_PROGRESS = "SMINP";
 
 const STARTED_SETTING = "studio_migrations.started";
 /** Milliseconds since the unit's SQL started, computed inside the batch. */

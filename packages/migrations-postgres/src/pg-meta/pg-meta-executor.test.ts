@@ -14,6 +14,7 @@ import {
 } from "@studio/test-postgres";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { TRACKING_TABLES_SQL } from "../tracking-schema.ts";
 import { createPgMetaExecutor } from "./pg-meta-executor.ts";
 
 let database: TestDatabase;
@@ -86,6 +87,28 @@ describe("postgres-meta executor", () => {
     counter.requests = 0;
     expect((await engine.apply({ actor: "test" })).results).toEqual([]);
     expect(counter.requests).toBe(1);
+  });
+
+  it("refuses a transaction:false migration another applier has started, running none of it", async () => {
+    const executor = createPgMetaExecutor({ url: server.url });
+    const migration = {
+      name: "001_concurrent",
+      sql: "CREATE TABLE claimed_twice (id int);",
+      transactional: false,
+      checksum: "c",
+    };
+    // What another applier's claim leaves: its started row, not yet finished.
+    await admin.query(TRACKING_TABLES_SQL);
+    await admin.query(`insert into platform.schema_migrations
+      (migration_name, status, applied_by, error_message, execution_time_ms, checksum)
+      values ('001_concurrent', 'failed', 'replica-2', 'started by replica-2', null, 'c')`);
+    await expect(executor.applyMigration({ migration, actor: "replica-1" })).rejects.toThrow(
+      /replica-2, running 001_concurrent/,
+    );
+    const { rows } = await admin.query(
+      "select to_regclass('public.claimed_twice') is null as absent, (select applied_by from platform.schema_migrations) as by",
+    );
+    expect(rows[0]).toEqual({ absent: true, by: "replica-2" });
   });
 
   it("reports an error's position within the migration's own SQL, not the batch", async () => {

@@ -5,6 +5,7 @@ import {
   type EventQuery,
   type Executor,
   ExecutorUnavailableError,
+  LockBusyError,
   type LockHandle,
   type MigrationEvent,
   type MigrationRecord,
@@ -26,6 +27,7 @@ import {
   applyBatch,
   batch,
   guard,
+  IN_PROGRESS,
   NOT_APPLIED,
   rollbackBatch,
   STATE_CONFLICT,
@@ -323,6 +325,14 @@ export class PgMetaExecutor implements Executor {
           ALREADY_APPLIED,
           "already applied",
         ),
+        // No run lock spans requests here, so the started row is the claim: an applier that
+        // planned before another's claim must not run the statements a second time.
+        guard(
+          `exists (${inline(t.selectUnfinishedBy(migration.name))})`,
+          IN_PROGRESS,
+          `coalesce((${inline(t.selectUnfinishedBy(migration.name))}), 'another applier')`,
+          true,
+        ),
         inline(
           t.upsertFailed({
             migrationName: migration.name,
@@ -337,6 +347,8 @@ export class PgMetaExecutor implements Executor {
     );
     if (begin.kind === "sql" && begin.failure.code === ALREADY_APPLIED)
       return { status: "already_applied" };
+    if (begin.kind === "sql" && begin.failure.code === IN_PROGRESS)
+      throw new LockBusyError(`${begin.failure.message}, running ${migration.name}`, 0);
     expectRows(begin, `record ${migration.name} as started`);
 
     const started = performance.now();
