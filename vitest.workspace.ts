@@ -5,4 +5,5 @@ import type { TestProjectConfiguration } from "vitest/config";
 export const projects: TestProjectConfiguration[] = [
   "packages/*/vitest.config.ts",
   "apps/*/vitest.config.ts",
+  "tests/*/vitest.config.ts",
 ];

@@ -4,12 +4,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgresSetup from "../../../packages/test-postgres/src/global-setup.ts";
 
+const BUILT = Symbol.for("@studio/studio/test-build");
+
 /**
  * One production build of Studio per test run (the tests start `next start` on it), on freshly
  * built packages: Studio runs their `dist/`, which must not lag behind their sources.
  */
 export default async function setup() {
-  if (process.env.STUDIO_SKIP_BUILD !== "1") {
+  // Several projects use this setup (Studio's, the reliability tests'); Vitest runs each project's
+  // in one main process, which builds once.
+  const built = globalThis as typeof globalThis & { [BUILT]?: true };
+  if (process.env.STUDIO_SKIP_BUILD !== "1" && built[BUILT] !== true) {
+    built[BUILT] = true;
     const root = fileURLToPath(new URL("../../..", import.meta.url));
     const tsc = spawnSync(join(root, "node_modules", ".bin", "tsc"), ["-b"], {
       cwd: root,
