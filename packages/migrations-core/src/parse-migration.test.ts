@@ -133,6 +133,42 @@ describe("parseMigration", () => {
     );
   });
 
+  it("rejects transaction control in a section the engine wraps in a transaction, at its line", () => {
+    for (const [statement, shown] of [
+      ["COMMIT", "COMMIT"],
+      ["begin", "BEGIN"],
+      ["start  transaction isolation level serializable", "START TRANSACTION"],
+      ["END", "END"],
+      ["abort", "ABORT"],
+      ["rollback", "ROLLBACK"],
+      ["prepare transaction 'x'", "PREPARE TRANSACTION"],
+    ]) {
+      const problem = problemOf(`-- migrate:up\ncreate table a (id int);\n${statement};\n`);
+      expect(problem, statement).toMatchObject({
+        file: "migrations/001_create_things.sql",
+        line: 3,
+      });
+      expect(problem.message).toContain(`"${shown}" controls the transaction`);
+      expect(problem.message).toContain("transaction:false");
+    }
+    const down = problemOf(
+      "-- migrate:up\nselect 1;\n-- migrate:down\nbegin;\nselect 2;\ncommit;\n",
+    );
+    expect(down).toMatchObject({ line: 4 });
+  });
+
+  it("accepts savepoints, BEGIN ATOMIC bodies, PL/pgSQL blocks, and transaction control where no transaction wraps it", () => {
+    const fine = [
+      "-- migrate:up\nsavepoint s;\ncreate table a (id int);\nrollback to savepoint s;\nrelease savepoint s;",
+      "-- migrate:up\nrollback work to s;",
+      "-- migrate:up\ncreate function f() returns int language sql\nbegin atomic\n  select 1;\n  select 2;\nend;\ncreate table a (id int);",
+      "-- migrate:up\ndo $$ begin perform 1; end $$;",
+      "-- migrate:up\ncreate table ending (id int);\ncomment on table ending is 'commit; begin';",
+      "-- migrate:up transaction:false\nbegin;\ncreate table a (id int);\ncommit;",
+    ];
+    for (const text of fine) expect(parse(text).ok, text).toBe(true);
+  });
+
   it("rejects binary content", () => {
     expect(problemOf("select 1;\u0000\u0001")).toMatchObject({
       message: expect.stringContaining("NUL"),

@@ -1,7 +1,7 @@
 import { checksumOf, normaliseLineEndings } from "./checksum.ts";
 import type { MigrationFileProblem } from "./errors.ts";
 import { isValidMigrationName, type Migration, migrationPrefix } from "./migration.ts";
-import { SqlLexError, splitSqlStatements } from "./sql-statements.ts";
+import { SqlLexError, type SqlStatement, splitSqlStatements } from "./sql-statements.ts";
 
 export type ParseResult =
   | { ok: true; migration: Migration }
@@ -75,7 +75,7 @@ export function parseMigration(name: string, text: string, source: string): Pars
   const down = downMarker === null ? null : lines.slice(downMarker).join("\n");
 
   // Each section is lexed once: to reject an unterminated quote, and to see whether it has SQL.
-  const upLexed = lexSection(up, upStart);
+  const upLexed = lexSection(up, upStart, transactional);
   if ("message" in upLexed) return fail(upLexed.message, upLexed.line);
   if (upLexed.statements === 0) {
     return fail(
@@ -87,7 +87,7 @@ export function parseMigration(name: string, text: string, source: string): Pars
   }
   let downSql: string | null = null;
   if (down !== null && downMarker !== null) {
-    const downLexed = lexSection(down, downMarker);
+    const downLexed = lexSection(down, downMarker, downTransactional);
     if ("message" in downLexed) return fail(downLexed.message, downLexed.line);
     // An empty down section means "no down": rollback must then be explicit (mark only).
     downSql = downLexed.statements === 0 ? null : down;
@@ -129,16 +129,51 @@ function firstStatement(sql: string): number | null {
   }
 }
 
-/** How many statements a section holds, or why it does not lex (with its line in the file). */
+/**
+ * How many statements a section holds, or why it cannot run (with its line in the file): it does
+ * not lex, or, in a section the engine wraps in a transaction, it controls transactions itself.
+ */
 function lexSection(
   sql: string,
   lineOffset: number,
+  transactional: boolean,
 ): { statements: number } | { message: string; line: number } {
+  let statements: SqlStatement[];
   try {
-    return { statements: splitSqlStatements(sql).length };
+    statements = splitSqlStatements(sql);
   } catch (error) {
     if (error instanceof SqlLexError)
       return { message: error.message, line: error.line + lineOffset };
     throw error;
   }
+  if (transactional) {
+    // The splitter cuts a SQL-standard function body (BEGIN ATOMIC … END) at its semicolons;
+    // the END closing one is not a COMMIT.
+    let inAtomicBody = false;
+    for (const statement of statements) {
+      if (inAtomicBody) {
+        if (/^end\b/i.test(statement.text)) inAtomicBody = false;
+        continue;
+      }
+      if (ATOMIC_BODY.test(statement.text)) {
+        inAtomicBody = true;
+        continue;
+      }
+      const control = TRANSACTION_CONTROL.exec(statement.text)?.[0];
+      if (control === undefined) continue;
+      // A COMMIT inside would commit the engine's own transaction midway: the SQL before it and
+      // the bookkeeping after it would no longer be atomic.
+      return {
+        message: `"${control.replace(/\s+/g, " ").toUpperCase()}" controls the transaction the engine runs this section in; remove it (the engine commits or rolls back), or mark the section transaction:false`,
+        line: statement.line + lineOffset,
+      };
+    }
+  }
+  return { statements: statements.length };
 }
+
+const ATOMIC_BODY = /\bbegin\s+atomic\b/i;
+
+/** Top-level statements that begin, end or hand off a transaction (SAVEPOINT and its kin do not). */
+const TRANSACTION_CONTROL =
+  /^(?:begin|start\s+transaction|commit|end|abort|rollback(?!\s+(?:work\s+|transaction\s+)?to\b)|prepare\s+transaction)\b/i;
