@@ -133,4 +133,21 @@ describe("the HTTP face of /api/trpc/migrations.*", () => {
     }
     expect((await post("migrations.apply", {}, "wrong")).status).toBe(401);
   });
+
+  it("refuses an unknown __proto__ field, which superjson would drop, instead of applying all", async () => {
+    const before = await admin.query(
+      "select count(*)::int as n from platform.schema_migration_events",
+    );
+    const response = await fetch(`${server.url}/api/trpc/migrations.apply`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-migration-secret": SECRET },
+      body: '{"json":{"__proto__":{"dryRun":false}}}',
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("__proto__");
+    const after = await admin.query(
+      "select count(*)::int as n from platform.schema_migration_events",
+    );
+    expect(after.rows).toEqual(before.rows);
+  });
 });

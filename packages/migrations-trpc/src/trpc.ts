@@ -4,9 +4,42 @@ import superjson from "superjson";
 import type { MigrationsContext } from "./context.ts";
 import { migrationErrorData, toTRPCError } from "./errors.ts";
 
+/**
+ * superjson on the wire, except that an input carrying a `__proto__` key is refused: superjson
+ * drops that key while decoding, so the strict schemas would never see it, and an `apply` whose
+ * only field was an unknown `__proto__` would otherwise run as `{}` — apply everything pending.
+ */
+const transformer = {
+  input: {
+    serialize: (value: unknown) => superjson.serialize(value),
+    deserialize: (value: unknown) => {
+      if (hasProtoKey(value)) {
+        throw new TRPCError({
+          code: "BAD_REQUEST",
+          message: 'Invalid input: unknown field "__proto__".',
+        });
+      }
+      return superjson.deserialize(value as Parameters<typeof superjson.deserialize>[0]);
+    },
+  },
+  output: superjson,
+};
+
+/** Whether `value` (a decoded JSON document) has an own `__proto__` key anywhere. */
+function hasProtoKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item !== "object" || item === null) continue;
+    if (Object.hasOwn(item, "__proto__")) return true;
+    for (const child of Object.values(item)) stack.push(child);
+  }
+  return false;
+}
+
 /** The one place procedures and middleware are built. */
 const t = initTRPC.context<MigrationsContext>().create({
-  transformer: superjson,
+  transformer,
   // No stack traces leave the server, whatever NODE_ENV says.
   isDev: false,
   errorFormatter({ shape, error }) {
