@@ -1,6 +1,8 @@
 import type { NextApiRequest, NextApiResponse } from "next";
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** Beyond this a too-large body is not read to its end: the connection is dropped. */
+const MAX_DRAIN_BYTES = 1024 * 1024;
 
 export class HttpError extends Error {
   constructor(
@@ -38,9 +40,12 @@ export async function readJsonBody(req: NextApiRequest): Promise<unknown> {
   for await (const chunk of req as AsyncIterable<Buffer | string>) {
     const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, "Request body too large.");
-    chunks.push(buffer);
+    // Leaving the loop early destroys the request, and the client sees a reset connection
+    // instead of the 413: read (and drop) a moderately larger body to its end first.
+    if (size > MAX_DRAIN_BYTES) break;
+    if (size <= MAX_BODY_BYTES) chunks.push(buffer);
   }
+  if (size > MAX_BODY_BYTES) throw new HttpError(413, "Request body too large.");
   const text = Buffer.concat(chunks).toString("utf8").trim();
   if (text === "") return {};
   try {

@@ -18,8 +18,14 @@ export default async function handler(req: NextApiRequest, res: NextApiResponse)
         message: who.message,
       });
     },
+    // Body limit as on the REST routes; tRPC answers 413 in its own JSON error shape.
+    maxBodySize: 64 * 1024,
     onError: ({ error }) => {
       if (error.code === "INTERNAL_SERVER_ERROR") console.error(error.cause ?? error);
     },
   })(req, res);
 }
+
+// tRPC reads the body itself: Next's parser would answer bad JSON and big bodies with plain text
+// ("Invalid JSON"), not tRPC's JSON error shape.
+export const config = { api: { bodyParser: false } };
