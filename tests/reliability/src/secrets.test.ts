@@ -1,0 +1,415 @@
+import { createHash, createHmac } from "node:crypto";
+import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StudioProcess, startStudio } from "../../../apps/studio/test/studio-process.ts";
+import { describeRun, directArgs, runCli } from "./support/cli.ts";
+import { FUZZ_RUNS } from "./support/config.ts";
+import { catalog, tracking, trackingFingerprint } from "./support/database.ts";
+import { type Answer, answerProblems, send } from "./support/hostile.ts";
+import {
+  MIGRATION_NAMES,
+  type MigrationFile,
+  migrationSet,
+  removeAllDirs,
+  writeMigrationsDir,
+} from "./support/migrations.ts";
+import { Figures } from "./support/summary.ts";
+
+/**
+ * The secret and the session, from outside: every wrong secret gets the same 401 (status, body
+ * and headers) whatever part of it was wrong, the secret never shows in a response or a log
+ * line, a browser session cannot be forged, and its mutations need the CSRF header from Studio's
+ * own origin — while the deploy script's `curl -d` with the secret header keeps working.
+ */
+
+const SECRET = "Secr3t-for-reliability_9f2c4e7a1b";
+const figures = new Figures("secrets and sessions");
+
+let database: TestDatabase;
+let studio: StudioProcess;
+let files: MigrationFile[];
+let dir: string;
+let before: { fingerprint: string; catalog: string[] };
+
+beforeAll(async () => {
+  files = migrationSet();
+  dir = writeMigrationsDir(files, "secrets");
+  database = await createTestDatabase("secrets");
+  const run = await runCli(directArgs(["apply", "--to", "006_create_slugify"], database.url, dir));
+  expect(run.code, describeRun(run)).toBe(0);
+  studio = await startStudio({
+    DATABASE_URL: database.url,
+    MIGRATION_SECRET: SECRET,
+    MIGRATIONS_DIR: dir,
+  });
+  before = await state();
+});
+afterAll(async () => {
+  figures.print();
+  await studio?.stop();
+  await database?.drop();
+  removeAllDirs();
+});
+
+async function state() {
+  return {
+    fingerprint: await trackingFingerprint(database.url),
+    catalog: await catalog(database.url),
+  };
+}
+
+async function expectUntouched(label: string) {
+  expect(await state(), label).toEqual(before);
+}
+
+const flip = (c: string) => (c === "a" ? "b" : "a");
+
+/** Wrong secrets, from far off to almost right. */
+const WRONG_SECRETS: Record<string, string> = {
+  empty: "",
+  wrong: "nope",
+  "right length, last character wrong": SECRET.slice(0, -1) + flip(SECRET.slice(-1)),
+  "right length, first character wrong": flip(SECRET[0] as string) + SECRET.slice(1),
+  "right prefix, one short": SECRET.slice(0, -1),
+  "right prefix, one long": `${SECRET}x`,
+  "right prefix only": SECRET.slice(0, 8),
+  "different case": SECRET.toUpperCase(),
+  "whitespace inside": `${SECRET.slice(0, 10)} ${SECRET.slice(10)}`,
+  "tab inside": `${SECRET.slice(0, 10)}\t${SECRET.slice(10)}`,
+  "twice, as two headers join": `${SECRET}, ${SECRET}`,
+  "sha-256 of it": createHash("sha256").update(SECRET).digest("hex"),
+  "base64 of it": Buffer.from(SECRET).toString("base64"),
+  "10 kB": SECRET.repeat(400),
+  "latin-1 look-alike": SECRET.replace("e", "é"),
+};
+
+interface Route {
+  name: string;
+  path: string;
+  init: RequestInit;
+}
+
+const ROUTES: Route[] = [
+  { name: "REST list", path: "/api/platform/migrations", init: {} },
+  {
+    name: "REST apply",
+    path: "/api/platform/migrations/apply",
+    init: {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    },
+  },
+  {
+    name: "REST rollback",
+    path: "/api/platform/migrations/rollback",
+    init: {
+      method: "POST",
+      body: '{"migration_name": "006_create_slugify"}',
+      headers: { "content-type": "application/json" },
+    },
+  },
+  { name: "apply-008", path: "/api/migrations/apply-008", init: { method: "POST", body: "" } },
+  { name: "tRPC list", path: "/api/trpc/migrations.list", init: {} },
+  { name: "tRPC history", path: "/api/trpc/migrations.history", init: {} },
+  {
+    name: "tRPC apply",
+    path: "/api/trpc/migrations.apply",
+    init: { method: "POST", body: '{"json":{}}', headers: { "content-type": "application/json" } },
+  },
+  {
+    name: "tRPC resolve",
+    path: "/api/trpc/migrations.resolve",
+    init: {
+      method: "POST",
+      body: '{"json":{"migrationName":"006_create_slugify","as":"rolled_back"}}',
+      headers: { "content-type": "application/json" },
+    },
+  },
+];
+
+function call(route: Route, headers: Record<string, string>): Promise<Answer> {
+  return send(`${studio.url}${route.path}`, {
+    ...route.init,
+    headers: { ...(route.init.headers as Record<string, string> | undefined), ...headers },
+  });
+}
+
+/** Everything a client can tell two answers apart by, except the date. */
+function visible(answer: Answer): string {
+  const headers = [...answer.headers].filter(([name]) => name !== "date");
+  return JSON.stringify({ status: answer.status, headers, body: answer.text });
+}
+
+describe("wrong secrets", () => {
+  it(`every wrong secret (${Object.keys(WRONG_SECRETS).length} kinds) gets one identical 401 per route`, async () => {
+    for (const route of ROUTES) {
+      const seen = new Map<string, string[]>();
+      for (const [kind, secret] of Object.entries(WRONG_SECRETS)) {
+        for (const actor of [undefined, "ops\tbad"]) {
+          const headers: Record<string, string> = { "x-migration-secret": secret };
+          if (actor) headers["x-migration-actor"] = actor;
+          const answer = await call(route, headers);
+          expect(answer.status, `${route.name}, ${kind}`).toBe(401);
+          expect(answerProblems(answer, { expected: [401], secrets: [SECRET] })).toEqual([]);
+          if (secret.length >= 4)
+            expect(answer.text, `${route.name}, ${kind}`).not.toContain(secret);
+          const key = visible(answer);
+          seen.set(key, [...(seen.get(key) ?? []), `${kind}${actor ? " + bad actor" : ""}`]);
+          figures.add("wrong-secret requests");
+        }
+      }
+      expect([...seen.values()], `${route.name}: answers differ by kind`).toHaveLength(1);
+    }
+    await expectUntouched("wrong secrets");
+  });
+
+  it("random wrong secrets get the same 401 as any other wrong secret", async () => {
+    const route = ROUTES[2] as Route;
+    const reference = visible(await call(route, { "x-migration-secret": "nope" }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .string({ unit: "grapheme-ascii", minLength: 1, maxLength: 120 })
+          .map((s) => s.trim())
+          .filter((s) => s !== "" && s !== SECRET),
+        async (secret) => {
+          const answer = await call(route, { "x-migration-secret": secret });
+          expect(visible(answer)).toBe(reference);
+          figures.add("wrong-secret requests");
+        },
+      ),
+      { numRuns: FUZZ_RUNS },
+    );
+    await expectUntouched("random secrets");
+  });
+
+  it("no secret at all is 401 too, saying how to authenticate, and the right one works", async () => {
+    for (const route of ROUTES.slice(0, 2)) {
+      const answer = await call(route, {});
+      expect(answerProblems(answer, { expected: [401] })).toEqual([]);
+      figures.add("wrong-secret requests");
+    }
+    const ok = await send(`${studio.url}/api/platform/migrations`, {
+      headers: { "x-migration-secret": SECRET },
+    });
+    expect(ok.status).toBe(200);
+    await expectUntouched("no secret");
+  });
+
+  it("the sign-in page answers every wrong secret identically and sets no cookie", async () => {
+    const seen = new Set<string>();
+    for (const secret of [...Object.values(WRONG_SECRETS), 42, null]) {
+      const response = await fetch(`${studio.url}/api/auth/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-studio-csrf": "1" },
+        body: JSON.stringify({ secret, name: "Mallory" }),
+      });
+      expect(response.status).toBe(401);
+      expect(response.headers.get("set-cookie")).toBeNull();
+      seen.add(await response.text());
+      figures.add("wrong-secret sign-ins");
+    }
+    expect(seen.size).toBe(1);
+    expect([...seen][0]).not.toContain(SECRET);
+  });
+});
+
+describe("sessions", () => {
+  let cookie: string;
+
+  beforeAll(async () => {
+    const signIn = await fetch(`${studio.url}/api/auth/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-studio-csrf": "1" },
+      body: JSON.stringify({ secret: SECRET, name: "Ada" }),
+    });
+    expect(signIn.status).toBe(204);
+    cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    expect(cookie).toMatch(/^studio_session=/);
+    expect(cookie).not.toContain(SECRET);
+  });
+
+  /** A session cookie as Studio signs it (the key derives from the secret). */
+  function forge(payload: Record<string, unknown>, key = SECRET): string {
+    const sessionKey = createHmac("sha256", key).update("studio-session-v1").digest();
+    const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
+    return `studio_session=${body}.${createHmac("sha256", sessionKey).update(body).digest("base64url")}`;
+  }
+
+  it("forged, tampered and expired cookies are 401", async () => {
+    const [payload, signature] = cookie.slice("studio_session=".length).split(".") as [
+      string,
+      string,
+    ];
+    const decoded = JSON.parse(Buffer.from(payload, "base64url").toString()) as { exp: number };
+    const now = Math.floor(Date.now() / 1000);
+    const cases: Record<string, string> = {
+      "signature of another payload": `studio_session=${Buffer.from(JSON.stringify({ actor: "Mallory", exp: decoded.exp })).toString("base64url")}.${signature}`,
+      "flipped signature": `studio_session=${payload}.${signature.slice(0, -1)}${flip(signature.slice(-1))}`,
+      "no signature": `studio_session=${payload}`,
+      "empty signature": `studio_session=${payload}.`,
+      "signed with a wrong secret": forge({ actor: "Mallory", exp: now + 3600 }, "guess"),
+      expired: forge({ actor: "Ada", exp: now - 1 }),
+      "actor with a control character": forge({ actor: "Ada\u0000", exp: now + 3600 }),
+      "actor not a string": forge({ actor: ["Ada"], exp: now + 3600 }),
+      "no expiry": forge({ actor: "Ada" }),
+      "expiry as text": forge({ actor: "Ada", exp: "9999999999" }),
+      garbage: "studio_session=%00%ff..",
+      "two cookies, the first forged": `studio_session=x.y; ${cookie}`,
+    };
+    for (const [kind, forged] of Object.entries(cases)) {
+      const answer = await send(`${studio.url}/api/platform/migrations`, {
+        headers: { cookie: forged },
+      });
+      expect(answerProblems(answer, { expected: [401], secrets: [SECRET] }), kind).toEqual([]);
+      figures.add("forged sessions");
+    }
+    // The forging above is right: a cookie it signs with the real secret is accepted.
+    const genuine = forge({ actor: "Ada", exp: now + 3600 });
+    expect(
+      (await send(`${studio.url}/api/platform/migrations`, { headers: { cookie: genuine } }))
+        .status,
+    ).toBe(200);
+    await expectUntouched("forged sessions");
+  });
+
+  it("a signed-in browser's cross-site mutations are refused on every face and touch nothing", async () => {
+    const mutations: [string, string][] = [
+      ["/api/platform/migrations/apply", "{}"],
+      ["/api/platform/migrations/rollback", '{"migration_name": "006_create_slugify"}'],
+      ["/api/migrations/apply-008", ""],
+      ["/api/trpc/migrations.apply", '{"json":{}}'],
+      ["/api/trpc/migrations.rollback", '{"json":{"migrationName":"006_create_slugify"}}'],
+      ["/api/trpc/migrations.baseline", '{"json":{"upTo":"012_invoices"}}'],
+      [
+        "/api/trpc/migrations.resolve",
+        '{"json":{"migrationName":"006_create_slugify","as":"rolled_back"}}',
+      ],
+    ];
+    // What a cross-site page can make a browser send (a form, fetch in no-cors mode), and what a
+    // sloppy same-site check would let through.
+    const attempts: Record<string, Record<string, string>> = {
+      "form post": { "content-type": "application/x-www-form-urlencoded" },
+      "text/plain fetch": { "content-type": "text/plain" },
+      "json, no CSRF header": { "content-type": "application/json" },
+      "CSRF header 0": { "content-type": "application/json", "x-studio-csrf": "0" },
+      "CSRF header true": { "content-type": "application/json", "x-studio-csrf": "true" },
+      "CSRF header, foreign origin": {
+        "content-type": "application/json",
+        "x-studio-csrf": "1",
+        origin: "https://evil.example",
+      },
+      "CSRF header, opaque origin": {
+        "content-type": "application/json",
+        "x-studio-csrf": "1",
+        origin: "null",
+      },
+      "CSRF header, look-alike origin": {
+        "content-type": "application/json",
+        "x-studio-csrf": "1",
+        origin: `${studio.url}.evil.example`,
+      },
+      "CSRF header, userinfo origin": {
+        "content-type": "application/json",
+        "x-studio-csrf": "1",
+        origin: `http://${new URL(studio.url).host}@evil.example`,
+      },
+    };
+    for (const [path, body] of mutations) {
+      for (const [kind, headers] of Object.entries(attempts)) {
+        const answer = await send(`${studio.url}${path}`, {
+          method: "POST",
+          headers: { cookie, ...headers },
+          body,
+        });
+        // tRPC refuses a content type it cannot read (415) before it looks at who is calling.
+        const expected =
+          path.includes("/trpc/") && !headers["content-type"]?.includes("json")
+            ? [403, 415]
+            : [403];
+        expect(answerProblems(answer, { expected, secrets: [SECRET] }), `${path}, ${kind}`).toEqual(
+          [],
+        );
+        figures.add("cross-site mutations refused");
+      }
+    }
+    const signIn = await fetch(`${studio.url}/api/auth/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `secret=${encodeURIComponent(SECRET)}&name=Mallory`,
+    });
+    expect(signIn.status).toBe(403);
+    expect(signIn.headers.get("set-cookie")).toBeNull();
+    await expectUntouched("cross-site");
+  });
+
+  it("the same session from Studio's own page works, recording the signed-in actor", async () => {
+    const answer = await send(`${studio.url}/api/platform/migrations/apply`, {
+      method: "POST",
+      headers: {
+        cookie,
+        "x-studio-csrf": "1",
+        origin: studio.url,
+        "content-type": "application/json",
+      },
+      body: '{"migration_name": "007_touch_projects"}',
+    });
+    expect(answerProblems(answer, { expected: [200] })).toEqual([]);
+    const { rows } = await tracking(database.url);
+    expect(rows.find((r) => r.migration_name === "007_touch_projects")?.applied_by).toBe("Ada");
+    figures.add("session mutations accepted");
+  });
+});
+
+describe("the deploy script's curl -d", () => {
+  it("form-encoded JSON with the secret header applies, recording the actor (SPEC §5)", async () => {
+    const answer = await send(`${studio.url}/api/platform/migrations/apply`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-migration-secret": SECRET,
+        "x-migration-actor": "deploy 'bot' \\ $$",
+      },
+      body: '{"migration_name": "008_index_concurrently"}',
+    });
+    expect(answerProblems(answer, { expected: [200] })).toEqual([]);
+    const { rows } = await tracking(database.url);
+    expect(rows.map((r) => r.migration_name)).toEqual(MIGRATION_NAMES.slice(0, 8));
+    expect(rows.at(-1)).toMatchObject({ status: "applied", applied_by: "deploy 'bot' \\ $$" });
+  });
+});
+
+describe("the secret in logs and in the CLI", () => {
+  it("the CLI refuses a wrong --secret without echoing it, and never prints the right one", async () => {
+    const wrong = `${SECRET.slice(0, -1)}${flip(SECRET.slice(-1))}`;
+    const refused = await runCli(["status", "--url", studio.url, "--secret", wrong, "--json"]);
+    expect(refused.code, describeRun(refused)).not.toBe(0);
+    expect(refused.stdout + refused.stderr).not.toContain(wrong);
+    expect(refused.stdout + refused.stderr).not.toContain(SECRET);
+    const fromEnv = await runCli(["apply", "--url", studio.url, "--dry-run", "--json"], {
+      MIGRATION_SECRET: SECRET,
+    });
+    expect(fromEnv.code, describeRun(fromEnv)).toBe(0);
+    expect(fromEnv.stdout + fromEnv.stderr).not.toContain(SECRET);
+    // A database URL's password is a secret too.
+    const password = "db-pass-4c1e9d";
+    const unreachable = await runCli(
+      directArgs(["status"], `postgres://postgres:${password}@127.0.0.1:1/x`, dir),
+    );
+    expect(unreachable.code, describeRun(unreachable)).not.toBe(0);
+    expect(unreachable.stdout + unreachable.stderr).not.toContain(password);
+    figures.add("CLI runs", 3);
+  });
+
+  it("Studio's log never held the secret, a wrong secret, or a stack trace", () => {
+    const logs = studio.output();
+    expect(logs).not.toContain(SECRET);
+    for (const secret of Object.values(WRONG_SECRETS)) {
+      if (secret.length >= 8) expect(logs).not.toContain(secret);
+    }
+    expect(logs).not.toMatch(/\n\s+at /);
+    figures.add("secret in logs or responses", 0);
+  });
+});
