@@ -74,8 +74,11 @@ async function acquireRunLock(
   try {
     for (let attempt = 0; ; attempt++) {
       // One simple-protocol round trip; constants inlined, so no portal outlives the statement.
+      // The transaction sits idle for the whole run by design: a server-wide
+      // idle_in_transaction_session_timeout would otherwise end it, and the lock with it, while
+      // the run goes on unprotected. It holds no snapshot, so exempting it costs nothing.
       const results = (await client.query(
-        `begin; select pg_try_advisory_xact_lock(${RUN_LOCK[0]}, ${RUN_LOCK[1]}) as locked`,
+        `begin; set local idle_in_transaction_session_timeout = 0; select pg_try_advisory_xact_lock(${RUN_LOCK[0]}, ${RUN_LOCK[1]}) as locked`,
       )) as unknown as pg.QueryResult<{ locked: boolean }>[];
       if (results.at(-1)?.rows[0]?.locked) break;
       await client.query("rollback");
