@@ -5,6 +5,7 @@ import {
   type EventQuery,
   type Executor,
   ExecutorUnavailableError,
+  LockBusyError,
   type LockHandle,
   type LockOptions,
   type MigrationEvent,
@@ -310,6 +311,17 @@ export class SqlExecutor implements Executor {
   ): Promise<ApplyOutcome> {
     const begun = await this.transport.transaction(async (c) => {
       if ((await this.lockedStatus(c, migration.name)) === "applied") return false;
+      // The started row is the claim. The run lock normally keeps a second applier from getting
+      // here, but a run lock can be lost (its session terminated); one that planned before this
+      // claim must not run the statements a second time. (The planner refuses a migration that
+      // was already interrupted when it planned, so an unfinished row here is a live claim.)
+      const [claim] = await c.query(q.selectUnfinishedBy(migration.name));
+      if (claim) {
+        throw new LockBusyError(
+          `${claim.applied_by ?? "another applier"}, running ${migration.name}`,
+          0,
+        );
+      }
       await c.query(
         q.upsertFailed({
           migrationName: migration.name,

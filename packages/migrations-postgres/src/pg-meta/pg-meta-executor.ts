@@ -418,7 +418,14 @@ export class PgMetaExecutor implements Executor {
     for (const statement of splitSqlStatements(script)) {
       const response = await this.transport.query(statement.text);
       if (response.kind === "sql") return response.failure;
-      if (response.kind !== "rows") return unknownOutcome(response.reason);
+      // Outside a transaction nothing is rolled back and no check can tell whether a lost
+      // statement ran: say so, rather than the batch's "did not commit".
+      if (response.kind === "unavailable")
+        return lostStatement(`${response.reason}; this statement did not run`);
+      if (response.kind === "unknown")
+        return lostStatement(
+          `${response.reason}; this statement may or may not have run (outside a transaction, nothing was rolled back): inspect the database`,
+        );
     }
     return null;
   }
@@ -472,4 +479,8 @@ function unknownOutcome(reason: string): SqlFailure {
     hint: null,
     position: null,
   };
+}
+
+function lostStatement(message: string): SqlFailure {
+  return { message, code: null, detail: null, hint: null, position: null };
 }
