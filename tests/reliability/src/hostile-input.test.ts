@@ -9,11 +9,11 @@ import {
   resolveInput,
   rollbackInput,
 } from "@studio/migrations-trpc";
-import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
+import type { TestDatabase } from "@studio/test-postgres";
 import fc from "fast-check";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StudioProcess, startStudio } from "../../../apps/studio/test/studio-process.ts";
+import type { StudioProcess } from "../../../apps/studio/test/studio-process.ts";
 import { describeRun, directArgs, runCli } from "./support/cli.ts";
 import { FUZZ_RUNS } from "./support/config.ts";
 import {
@@ -38,6 +38,12 @@ import {
   UNKNOWN_NAMES,
 } from "./support/hostile.ts";
 import { MIGRATION_NAMES, type MigrationFile, migrationSet } from "./support/migrations.ts";
+import {
+  type DatabaseState,
+  databaseState,
+  type StudioFixture,
+  startStudioFixture,
+} from "./support/studio-fixture.ts";
 import { Figures } from "./support/summary.ts";
 
 /**
@@ -57,7 +63,8 @@ let root: string;
 let dir: string;
 let files: MigrationFile[];
 /** The tracking fingerprint and `app` catalog every refusal must leave as they are. */
-let baseline: { fingerprint: string; catalog: string[] };
+let fixture: StudioFixture | undefined;
+let baseline: DatabaseState;
 
 const APPLIED_FIRST = 6; // 001–006 applied, 007–012 pending: both apply and rollback have work
 
@@ -75,30 +82,22 @@ beforeAll(async () => {
   mkdirSync(join(root, "etc"));
   writeFileSync(join(root, "etc", "013_escape.sql"), outside);
 
-  database = await createTestDatabase("hostile_input");
-  const upTo = MIGRATION_NAMES[APPLIED_FIRST - 1] as string;
-  const run = await runCli(directArgs(["apply", "--to", upTo], database.url, dir));
-  expect(run.code, describeRun(run)).toBe(0);
-  studio = await startStudio({
-    DATABASE_URL: database.url,
-    MIGRATION_SECRET: SECRET,
-    MIGRATIONS_DIR: dir,
+  fixture = await startStudioFixture({
+    label: "hostile_input",
+    dir,
+    secret: SECRET,
+    appliedUpTo: MIGRATION_NAMES[APPLIED_FIRST - 1] as string,
   });
+  ({ database, studio } = fixture);
   baseline = await snapshot();
 });
 afterAll(async () => {
   figures.print();
-  await studio?.stop();
-  await database?.drop();
+  await fixture?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-async function snapshot() {
-  return {
-    fingerprint: await trackingFingerprint(database.url),
-    catalog: await catalog(database.url),
-  };
-}
+const snapshot = () => databaseState(database.url);
 
 let checks = 0;
 /** The first input after which the database had changed (later failures only follow from it). */

@@ -1,10 +1,10 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
+import type { TestDatabase } from "@studio/test-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StudioProcess, startStudio } from "../../../apps/studio/test/studio-process.ts";
+import type { StudioProcess } from "../../../apps/studio/test/studio-process.ts";
 import { describeRun, directArgs, runCli } from "./support/cli.ts";
-import { catalog, exactlyOnceViolations, trackingFingerprint } from "./support/database.ts";
+import { exactlyOnceViolations } from "./support/database.ts";
 import { answerProblems, send } from "./support/hostile.ts";
 import {
   type MigrationFile,
@@ -12,6 +12,12 @@ import {
   removeAllDirs,
   writeMigrationsDir,
 } from "./support/migrations.ts";
+import {
+  type DatabaseState,
+  databaseState,
+  type StudioFixture,
+  startStudioFixture,
+} from "./support/studio-fixture.ts";
 import { Figures } from "./support/summary.ts";
 
 /**
@@ -27,34 +33,29 @@ let database: TestDatabase;
 let studio: StudioProcess;
 let files: MigrationFile[];
 let dir: string;
-let before: { fingerprint: string; catalog: string[] };
+let before: DatabaseState;
+
+let fixture: StudioFixture | undefined;
 
 beforeAll(async () => {
   files = migrationSet();
   dir = writeMigrationsDir(files, "malformed");
-  database = await createTestDatabase("malformed_files");
-  const run = await runCli(directArgs(["apply", "--to", "006_create_slugify"], database.url, dir));
-  expect(run.code, describeRun(run)).toBe(0);
-  studio = await startStudio({
-    DATABASE_URL: database.url,
-    MIGRATION_SECRET: SECRET,
-    MIGRATIONS_DIR: dir,
+  fixture = await startStudioFixture({
+    label: "malformed_files",
+    dir,
+    secret: SECRET,
+    appliedUpTo: "006_create_slugify",
   });
+  ({ database, studio } = fixture);
   before = await state();
 });
 afterAll(async () => {
   figures.print();
-  await studio?.stop();
-  await database?.drop();
+  await fixture?.stop();
   removeAllDirs();
 });
 
-async function state() {
-  return {
-    fingerprint: await trackingFingerprint(database.url),
-    catalog: await catalog(database.url),
-  };
-}
+const state = () => databaseState(database.url);
 
 interface Case {
   what: string;

@@ -1,11 +1,11 @@
 import { createHash, createHmac } from "node:crypto";
-import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
+import type { TestDatabase } from "@studio/test-postgres";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StudioProcess, startStudio } from "../../../apps/studio/test/studio-process.ts";
+import type { StudioProcess } from "../../../apps/studio/test/studio-process.ts";
 import { describeRun, directArgs, runCli } from "./support/cli.ts";
 import { FUZZ_RUNS } from "./support/config.ts";
-import { catalog, tracking, trackingFingerprint } from "./support/database.ts";
+import { tracking } from "./support/database.ts";
 import { type Answer, answerProblems, send } from "./support/hostile.ts";
 import {
   MIGRATION_NAMES,
@@ -14,6 +14,12 @@ import {
   removeAllDirs,
   writeMigrationsDir,
 } from "./support/migrations.ts";
+import {
+  type DatabaseState,
+  databaseState,
+  type StudioFixture,
+  startStudioFixture,
+} from "./support/studio-fixture.ts";
 import { Figures } from "./support/summary.ts";
 
 /**
@@ -30,34 +36,29 @@ let database: TestDatabase;
 let studio: StudioProcess;
 let files: MigrationFile[];
 let dir: string;
-let before: { fingerprint: string; catalog: string[] };
+let before: DatabaseState;
+
+let fixture: StudioFixture | undefined;
 
 beforeAll(async () => {
   files = migrationSet();
   dir = writeMigrationsDir(files, "secrets");
-  database = await createTestDatabase("secrets");
-  const run = await runCli(directArgs(["apply", "--to", "006_create_slugify"], database.url, dir));
-  expect(run.code, describeRun(run)).toBe(0);
-  studio = await startStudio({
-    DATABASE_URL: database.url,
-    MIGRATION_SECRET: SECRET,
-    MIGRATIONS_DIR: dir,
+  fixture = await startStudioFixture({
+    label: "secrets",
+    dir,
+    secret: SECRET,
+    appliedUpTo: "006_create_slugify",
   });
+  ({ database, studio } = fixture);
   before = await state();
 });
 afterAll(async () => {
   figures.print();
-  await studio?.stop();
-  await database?.drop();
+  await fixture?.stop();
   removeAllDirs();
 });
 
-async function state() {
-  return {
-    fingerprint: await trackingFingerprint(database.url),
-    catalog: await catalog(database.url),
-  };
-}
+const state = () => databaseState(database.url);
 
 async function expectUntouched(label: string) {
   expect(await state(), label).toEqual(before);
