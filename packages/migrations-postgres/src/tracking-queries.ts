@@ -117,6 +117,20 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
         .where("execution_time_ms", "is", null)
         .compile(),
 
+    /**
+     * Whether an attempt was given up on: its failed apply event carries `marker`. The event
+     * index (migration_name, id) finds it.
+     */
+    selectAttemptRevoked: (migrationName: string, marker: string) =>
+      db
+        .selectFrom(events)
+        .select("id")
+        .where("migration_name", "=", migrationName)
+        .where("action", "=", "apply")
+        .where("outcome", "=", "failed")
+        .where(sql<number>`strpos("error_message", ${marker})`, ">", 0)
+        .compile(),
+
     selectStatuses: (names: readonly string[]) =>
       db
         .selectFrom(migrations)

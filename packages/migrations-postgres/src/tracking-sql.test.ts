@@ -31,6 +31,11 @@ const cases = [
     () => trackingSql.selectUnfinishedBy(name),
     (q: typeof parameterisedQueries) => q.selectUnfinishedBy(name),
   ],
+  [
+    "selectAttemptRevoked",
+    () => trackingSql.selectAttemptRevoked(name, "[attempt 1f]"),
+    (q: typeof parameterisedQueries) => q.selectAttemptRevoked(name, "[attempt 1f]"),
+  ],
   ...[12, null].map(
     (executionTimeMs) =>
       [

@@ -142,6 +142,16 @@ export const trackingSql = {
       [migrationName, "failed"],
     ),
 
+  /**
+   * Whether an attempt was given up on: its failed apply event carries `marker`. The event
+   * index (migration_name, id) finds it.
+   */
+  selectAttemptRevoked: (migrationName: string, marker: string) =>
+    query<{ id: string }>(
+      `select "id" from ${EVENTS} where "migration_name" = $1 and "action" = $2 and "outcome" = $3 and strpos("error_message", $4) > $5`,
+      [migrationName, "apply", "failed", marker, 0],
+    ),
+
   /** The row becomes `applied`; `executionTimeMs` is null for bookkeeping (baseline, resolve). */
   upsertApplied: (v: {
     migrationName: string;

@@ -16,6 +16,8 @@ export const ALREADY_APPLIED = "SMAAP";
 export const NOT_APPLIED = "SMNAP";
 export const ALREADY_ROLLED_BACK = "SMRBK";
 export const STATE_CONFLICT = "SMCON";
+/** The attempt was given up on, and recorded failed, before its request reached the database. */
+export const ATTEMPT_REVOKED = "SMREV";
 /** Another applier has started the migration (a `transaction:false` one) and not finished it. */
 export const IN_PROGRESS = "SMINP";
 
@@ -62,16 +64,37 @@ function unit(head: string[], migrationSql: string, tail: string[]): UnitBatch {
 }
 
 /**
+ * What a failed apply event says when it gives up on attempt `attempt`: a request of that
+ * attempt that reaches the database afterwards (held up in the network past the client's
+ * time-out) finds it, and does not run.
+ */
+export function revokedAttemptMarker(attempt: string): string {
+  return `[attempt ${attempt}]`;
+}
+
+/**
  * Applies a transactional migration: the `SET LOCAL` timeouts, the unit lock, a guard raising
- * {@link ALREADY_APPLIED} if it is recorded applied, the SQL, the `applied` row and the event;
- * the last statement answers `{ outcome: 'applied', execution_time_ms }`.
+ * {@link ALREADY_APPLIED} if it is recorded applied, another raising {@link ATTEMPT_REVOKED} if
+ * `attempt` (when given) was recorded given up on, the SQL, the `applied` row and the event; the
+ * last statement answers `{ outcome: 'applied', execution_time_ms }`.
  */
 export function applyBatch(
   migration: MigrationToRun,
   actor: string,
   timeouts: Timeouts,
+  attempt?: string,
 ): UnitBatch {
   const elapsed = raw(ELAPSED_MS);
+  const revoked =
+    attempt === undefined
+      ? []
+      : [
+          guard(
+            `exists (${inline(t.selectAttemptRevoked(migration.name, revokedAttemptMarker(attempt)))})`,
+            ATTEMPT_REVOKED,
+            "this attempt was given up on and recorded failed",
+          ),
+        ];
   return unit(
     [
       timeoutSettings(timeouts, "local"),
@@ -81,6 +104,7 @@ export function applyBatch(
         ALREADY_APPLIED,
         "already applied",
       ),
+      ...revoked,
       `select set_config('${STARTED_SETTING}', clock_timestamp()::text, true)`,
     ],
     migration.sql,

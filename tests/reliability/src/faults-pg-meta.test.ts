@@ -123,7 +123,8 @@ const finishOf008 = (sql: string) => sql.includes(INDEX) && sql.includes("select
  * - `failed`: recorded failed (with the reason), not applied, the run stopped there;
  * - `unavailable`: the run stopped with EXECUTOR_UNAVAILABLE and recorded nothing about it;
  * - `interrupted`: the run stopped with EXECUTOR_UNAVAILABLE, the migration shown as started;
- * - `late`: reported failed, then the request arrived after all and applied it.
+ * - `late`: reported failed, then the request arrived after all, and was refused: the failure
+ *   recorded for the attempt revokes it.
  */
 type Outcome = "applied" | "failed" | "unavailable" | "interrupted" | "late";
 interface Scenario {
@@ -156,8 +157,8 @@ const SCENARIOS: Scenario[] = [
   batch("011_odd_names", { kind: "drop", forward: true }, "applied"),
   batch("012_invoices", { kind: "hang", forward: true }, "applied"),
   batch("002_create_accounts", { kind: "hang", forward: false }, "failed"),
-  // KNOWN LIMITATION (see the `late` case below): a request held in transit until after the
-  // client gave up is reported failed ("did not commit"), then arrives and commits.
+  // A request held in transit until after the client gave up: reported failed ("did not
+  // commit"), and when it arrives after all, it must not run.
   batch("006_create_slugify", { kind: "late", afterMs: 500 }, "late"),
   {
     target: "004_create_projects",
@@ -298,18 +299,17 @@ describe("postgres-meta answering 5xx, 408, dropping or never answering mid-run"
             await expectStoppedAt(scenario.target, files);
             break;
           case "late": {
-            // KNOWN LIMITATION, asserted as it stands: the run reported the migration failed
-            // with "the outcome was checked afterwards and the change did not commit" — true when
-            // checked — and then the held request arrived and applied it (a failed event, then a
-            // succeeded one). The database stays truthful (applied, its SQL ran once; the next
-            // run finds it applied), but the report was wrong. Preventing it needs the batch to
-            // refuse to run once its attempt was recorded failed (e.g. a guard on the row's
-            // state as planned); postgres-meta has no request cancellation to lean on.
             expect(result instanceof Error ? String(result) : result.failed?.migrationName).toBe(
               scenario.target,
             );
-            expect(row?.status).toBe("applied");
-            figures.add("late requests applied after a reported failure");
+            expect(row?.status).toBe("failed");
+            expect(row?.error_message).toContain(
+              "should the request still arrive, it will not run",
+            );
+            await expectStoppedAt(scenario.target, files);
+            // The held request did reach postgres-meta, and was refused by its attempt's guard.
+            expect(proxy.lateAnswers().at(-1)).toContain("SMREV");
+            figures.add("late requests refused after a reported failure");
             break;
           }
         }

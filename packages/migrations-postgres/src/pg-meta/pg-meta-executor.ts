@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   type ApplyOutcome,
   type ApplyRequest,
@@ -29,6 +30,7 @@ import {
   guard,
   IN_PROGRESS,
   NOT_APPLIED,
+  revokedAttemptMarker,
   rollbackBatch,
   STATE_CONFLICT,
   withinMigration,
@@ -110,7 +112,10 @@ export class PgMetaExecutor implements Executor {
     await this.ensureTrackingTables();
     if (!migration.transactional) return this.applyStatementByStatement(migration, actor);
     const started = performance.now();
-    const unit = applyBatch(migration, actor, this.timeouts);
+    // Over HTTP a request can reach the database after the client gave up on it: the attempt's
+    // id lets the failure recorded for it stop such a late copy from running.
+    const attempt = randomUUID().slice(0, 13);
+    const unit = applyBatch(migration, actor, this.timeouts, attempt);
     const response = await this.transport.query(unit.sql);
     const clientMs = elapsedSince(started);
     switch (response.kind) {
@@ -132,7 +137,14 @@ export class PgMetaExecutor implements Executor {
           `Could not apply ${migration.name}: ${response.reason}; nothing ran.`,
         );
       case "unknown":
-        return this.recordApplyFailure(migration, actor, clientMs, unknownOutcome(response.reason));
+        return this.recordApplyFailure(
+          migration,
+          actor,
+          clientMs,
+          unknownOutcome(
+            `${response.reason}; the outcome was checked afterwards and the change did not commit; should the request still arrive, it will not run ${revokedAttemptMarker(attempt)}`,
+          ),
+        );
     }
   }
 
@@ -166,7 +178,9 @@ export class PgMetaExecutor implements Executor {
           migration,
           actor,
           clientMs,
-          unknownOutcome(response.reason),
+          unknownOutcome(
+            `${response.reason}; the outcome was checked afterwards and the change did not commit`,
+          ),
         );
     }
   }
@@ -471,9 +485,9 @@ function expectRows(response: PgMetaResponse, what: string): Record<string, unkn
   throw new ExecutorUnavailableError(`Could not ${what}: ${reason}`);
 }
 
-function unknownOutcome(reason: string): SqlFailure {
+function unknownOutcome(message: string): SqlFailure {
   return {
-    message: `${reason}; the outcome was checked afterwards and the change did not commit`,
+    message,
     code: null,
     detail: null,
     hint: null,

@@ -34,6 +34,8 @@ export interface FaultProxy {
   pending(): number;
   /** Resolves when no request is being forwarded or held. */
   idle(): Promise<void>;
+  /** What postgres-meta answered to each `late` request once it was delivered. */
+  lateAnswers(): readonly string[];
   /** `/query` requests seen, and those whose fault was injected. */
   readonly counts: { requests: number; injected: number };
   close(): Promise<void>;
@@ -57,6 +59,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   let target = upstream;
   const rules: ProxyRule[] = [];
   const counts = { requests: 0, injected: 0 };
+  const lateAnswers: string[] = [];
   const hanging = new Set<ServerResponse>();
   let busy = 0;
   let answered = 0;
@@ -165,7 +168,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
                   });
                 }
                 await new Promise((resolve) => setTimeout(resolve, fault.afterMs));
-                await forward(req, body).catch(() => {});
+                const late = await forward(req, body).catch(() => null);
+                if (late !== null) lateAnswers.push(late.text);
               });
               return;
           }
@@ -190,6 +194,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       rules.push(...more);
     },
     pending: () => rules.length,
+    lateAnswers: () => lateAnswers,
     idle: () =>
       busy === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)),
     counts,
