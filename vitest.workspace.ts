@@ -6,4 +6,5 @@ export const projects: TestProjectConfiguration[] = [
   "packages/*/vitest.config.ts",
   "apps/*/vitest.config.ts",
   "tests/*/vitest.config.ts",
+  "bench/vitest.config.ts",
 ];
