@@ -147,18 +147,7 @@ function lexSection(
     throw error;
   }
   if (transactional) {
-    // The splitter cuts a SQL-standard function body (BEGIN ATOMIC … END) at its semicolons;
-    // the END closing one is not a COMMIT.
-    let inAtomicBody = false;
     for (const statement of statements) {
-      if (inAtomicBody) {
-        if (/^end\b/i.test(statement.text)) inAtomicBody = false;
-        continue;
-      }
-      if (ATOMIC_BODY.test(statement.text)) {
-        inAtomicBody = true;
-        continue;
-      }
       const control = TRANSACTION_CONTROL.exec(statement.text)?.[0];
       if (control === undefined) continue;
       // A COMMIT inside would commit the engine's own transaction midway: the SQL before it and
@@ -171,8 +160,6 @@ function lexSection(
   }
   return { statements: statements.length };
 }
-
-const ATOMIC_BODY = /\bbegin\s+atomic\b/i;
 
 /** Top-level statements that begin, end or hand off a transaction (SAVEPOINT and its kin do not). */
 const TRANSACTION_CONTROL =

@@ -1,12 +1,12 @@
 /**
  * A lexer for PostgreSQL's SQL text that knows exactly what can hide a semicolon: quoted strings
  * (standard and `E''` escape strings), quoted identifiers, dollar quotes, and line and nested
- * block comments. Used to run `transaction:false` migrations one statement at a time (Postgres
- * wraps a multi-statement query string in an implicit transaction) and to reject files with an
- * unterminated quote at load time instead of at apply time.
- *
- * Not handled: SQL-standard function bodies (`BEGIN ATOMIC … END`), whose inner semicolons are at
- * top level. Put such functions in a transactional migration, which is sent whole.
+ * block comments — and, as psql does, parentheses and the `BEGIN … END` of a SQL-standard
+ * function body (`CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC … END`, with the `CASE …
+ * END`s inside it), whose inner semicolons end no statement. Used to run `transaction:false`
+ * migrations one statement at a time (Postgres wraps a multi-statement query string in an
+ * implicit transaction) and to reject files with an unterminated quote at load time instead of at
+ * apply time.
  */
 
 export interface SqlStatement {
@@ -29,8 +29,12 @@ export class SqlLexError extends Error {
 
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 const IDENTIFIER_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
-/** The characters that can start a comment, a quote or a dollar quote, or end a statement. */
-const SPECIAL = /[-/;'"$]/g;
+/** The characters that can start a comment, a quote or a dollar quote, nest, or end a statement. */
+const SPECIAL = /[-/;'"$()]/g;
+/** How a statement that can hold a SQL-standard body begins (psql's test, on the first words). */
+const ROUTINE_HEAD =
+  /create\s+(?:or\s+replace\s+)?(?:function|procedure)(?![A-Za-z0-9_$\u0080-\uffff])/iy;
+const WORD = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/g;
 const NON_SPACE = /\S/g;
 
 /**
@@ -65,14 +69,40 @@ export function splitSqlStatements(sql: string): SqlStatement[] {
   let startLine = 1;
   // Whether the current statement has anything but whitespace and comments.
   let substantive = false;
+  // Open parentheses, and open BEGIN/CASE … END of a routine's body: a semicolon inside either
+  // ends nothing.
+  let parens = 0;
+  let blocks = 0;
+  // Whether the statement is CREATE [OR REPLACE] FUNCTION|PROCEDURE (known once it has begun).
+  let routine = false;
   const begin = (position: number) => {
     substantive = true;
     start = position;
     startLine = lineAt(position);
+    ROUTINE_HEAD.lastIndex = position;
+    routine = ROUTINE_HEAD.test(sql);
   };
   const flush = (end: number) => {
     if (substantive) statements.push({ text: sql.slice(start, end).trim(), line: startLine });
     substantive = false;
+    parens = 0;
+    blocks = 0;
+    routine = false;
+  };
+  /** Counts a routine's BEGIN, CASE and END in a run of plain text, as psql does. */
+  const countBlocks = (from: number, to: number) => {
+    WORD.lastIndex = from;
+    for (let word = WORD.exec(sql); word !== null && word.index < to; word = WORD.exec(sql)) {
+      const end = word.index + word[0].length;
+      // A piece of a longer identifier (cut at a `$`, or at the end of the run) is no keyword.
+      if (end > to) break;
+      if (word.index > 0 && IDENTIFIER_CHAR.test(sql[word.index - 1] as string)) continue;
+      if (end < length && IDENTIFIER_CHAR.test(sql[end] as string)) continue;
+      const keyword = word[0].toLowerCase();
+      if (keyword === "begin") blocks++;
+      else if (keyword === "case" && blocks > 0) blocks++;
+      else if (keyword === "end" && blocks > 0) blocks--;
+    }
   };
 
   let i = 0;
@@ -85,6 +115,7 @@ export function splitSqlStatements(sql: string): SqlStatement[] {
       const first = NON_SPACE.exec(sql);
       if (first !== null && first.index < next) begin(first.index);
     }
+    if (routine && parens === 0 && next > i) countBlocks(i, next);
     if (special === null) break;
     i = next;
     const ch = sql[i] as string;
@@ -112,12 +143,18 @@ export function splitSqlStatements(sql: string): SqlStatement[] {
       i = k;
       continue;
     }
-    if (ch === ";") {
+    if (ch === ";" && parens === 0 && blocks === 0) {
       flush(i);
       i++;
       continue;
     }
     if (!substantive) begin(i);
+    if (ch === "(" || ch === ")" || ch === ";") {
+      if (ch === "(") parens++;
+      else if (ch === ")" && parens > 0) parens--;
+      i++;
+      continue;
+    }
     if (ch === "'") {
       const prev = sql[i - 1];
       const escapes =

@@ -111,6 +111,29 @@ describe("postgres-meta executor", () => {
     expect(rows[0]).toEqual({ absent: true, by: "replica-2" });
   });
 
+  it("runs a transaction:false migration holding a SQL-standard function body (BEGIN ATOMIC) whole", async () => {
+    const sql = [
+      "-- migrate:up transaction:false",
+      "CREATE TABLE atomic_t (id int);",
+      "CREATE INDEX CONCURRENTLY atomic_t_id ON atomic_t (id);",
+      "CREATE FUNCTION atomic_sign(x int) RETURNS text LANGUAGE sql",
+      "BEGIN ATOMIC",
+      "  SELECT CASE WHEN x > 0 THEN 'positive;' ELSE 'other' END;",
+      "END;",
+      "CREATE TABLE atomic_after (id int);",
+    ].join("\n");
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url }),
+      source: memorySource([{ name: "001_atomic", sql }]),
+    });
+    const report = await engine.apply({ actor: "test" });
+    expect(report.failed).toBeNull();
+    const { rows } = await admin.query(
+      "select atomic_sign(2) as sign, to_regclass('atomic_after') is not null as after",
+    );
+    expect(rows[0]).toEqual({ sign: "positive;", after: true });
+  });
+
   it("reports an error's position within the migration's own SQL, not the batch", async () => {
     const sql = "CREATE TABLE meta_pos (id int);\nSELECT nope FROM meta_pos;";
     const engine = createMigrationEngine({

@@ -88,6 +88,29 @@ describe("PostgreSQL executor", () => {
     expect(await tables()).toEqual(["kill_a", "kill_b"]);
   });
 
+  it("runs a transaction:false migration holding a SQL-standard function body (BEGIN ATOMIC) whole", async () => {
+    const sql = [
+      "-- migrate:up transaction:false",
+      "CREATE TABLE atomic_t (id int);",
+      "CREATE INDEX CONCURRENTLY atomic_t_id ON atomic_t (id);",
+      "CREATE FUNCTION atomic_sign(x int) RETURNS text LANGUAGE sql",
+      "BEGIN ATOMIC",
+      "  SELECT CASE WHEN x > 0 THEN 'positive;' ELSE 'other' END;",
+      "END;",
+      "CREATE TABLE atomic_after (id int);",
+    ].join("\n");
+    const engine = createMigrationEngine({
+      executor: executor(),
+      source: memorySource([{ name: "001_atomic", sql }]),
+    });
+    const report = await engine.apply({ actor: "test" });
+    expect(report.failed).toBeNull();
+    const { rows } = await admin.query(
+      "select atomic_sign(2) as sign, to_regclass('atomic_after') is not null as after",
+    );
+    expect(rows[0]).toEqual({ sign: "positive;", after: true });
+  });
+
   it("reports an error's position within the migration's own SQL, not the batch's", async () => {
     const sql = "CREATE TABLE pos_a (id int);\nSELECT nope FROM pos_a;";
     const engine = createMigrationEngine({
