@@ -237,6 +237,9 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
               checksum: migration.checksum,
             },
             actor: opts.actor,
+            // Another applier's claim is waited for like the run lock (only per-unit locking
+            // can meet one): replicas starting together then all go on once it is applied.
+            claimWaitMs: lockTimeoutMs,
           });
           const result: ApplyStepResult = {
             ...step(migration.name, outcome.status, migration.transactional),

@@ -92,6 +92,14 @@ export interface MigrationToRun {
 export interface ApplyRequest {
   migration: MigrationToRun;
   actor: string;
+  /**
+   * How long to wait, in ms, when another applier has started this migration and not finished
+   * it — which only a `per-unit` executor can find (a run lock keeps others out otherwise). Then
+   * `already_applied` if it finished, `StateConflictError` if it ended otherwise, and
+   * `LockBusyError` naming it if it is still running when the wait is up. 0 or absent: refuse
+   * at once with `LockBusyError`.
+   */
+  claimWaitMs?: number;
 }
 
 export type ApplyOutcome =

@@ -111,6 +111,58 @@ describe("postgres-meta executor", () => {
     expect(rows[0]).toEqual({ absent: true, by: "replica-2" });
   });
 
+  it("waits for another applier's claim when asked to: already_applied once it finishes, a conflict if it fails", async () => {
+    const executor = createPgMetaExecutor({ url: server.url });
+    const migration = (name: string) => ({
+      name,
+      sql: `CREATE TABLE ${name.slice(4)} (id int);`,
+      transactional: false,
+      checksum: "c",
+    });
+    await admin.query(TRACKING_TABLES_SQL);
+    await admin.query(`insert into platform.schema_migrations
+      (migration_name, status, applied_by, error_message, execution_time_ms, checksum) values
+      ('001_waited_ok', 'failed', 'replica-2', 'started by replica-2', null, 'c'),
+      ('002_waited_bad', 'failed', 'replica-2', 'started by replica-2', null, 'c')`);
+    const finishes = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await admin.query(`update platform.schema_migrations set status = 'applied', execution_time_ms = 5
+        where migration_name = '001_waited_ok'`);
+      await admin.query(`update platform.schema_migrations set error_message = 'boom', execution_time_ms = 5
+        where migration_name = '002_waited_bad'`);
+    })();
+    const [ok, bad] = await Promise.allSettled([
+      executor.applyMigration({
+        migration: migration("001_waited_ok"),
+        actor: "r1",
+        claimWaitMs: 10_000,
+      }),
+      executor.applyMigration({
+        migration: migration("002_waited_bad"),
+        actor: "r1",
+        claimWaitMs: 10_000,
+      }),
+    ]);
+    await finishes;
+    expect(ok).toEqual({ status: "fulfilled", value: { status: "already_applied" } });
+    expect(bad.status === "rejected" && String(bad.reason)).toMatch(/002_waited_bad is failed/);
+    const { rows } = await admin.query(
+      "select to_regclass('public.waited_ok') is null and to_regclass('public.waited_bad') is null as untouched",
+    );
+    expect(rows[0]).toEqual({ untouched: true });
+    // A claim still held when the wait is up: LOCK_BUSY naming its holder, after waiting.
+    await admin.query(`insert into platform.schema_migrations
+      (migration_name, status, applied_by, error_message, execution_time_ms, checksum)
+      values ('003_still_running', 'failed', 'replica-3', 'started by replica-3', null, 'c')`);
+    await expect(
+      executor.applyMigration({
+        migration: migration("003_still_running"),
+        actor: "r1",
+        claimWaitMs: 300,
+      }),
+    ).rejects.toThrow(/replica-3, running 003_still_running\); gave up after \d{3,} ms/);
+  });
+
   it("runs a transaction:false migration holding a SQL-standard function body (BEGIN ATOMIC) whole", async () => {
     const sql = [
       "-- migrate:up transaction:false",

@@ -108,9 +108,11 @@ export class PgMetaExecutor implements Executor {
     return { release: async () => {} };
   }
 
-  async applyMigration({ migration, actor }: ApplyRequest): Promise<ApplyOutcome> {
+  async applyMigration({ migration, actor, claimWaitMs = 0 }: ApplyRequest): Promise<ApplyOutcome> {
     await this.ensureTrackingTables();
-    if (!migration.transactional) return this.applyStatementByStatement(migration, actor);
+    if (!migration.transactional) {
+      return this.applyStatementByStatement(migration, actor, claimWaitMs);
+    }
     const started = performance.now();
     // Over HTTP a request can reach the database after the client gave up on it: the attempt's
     // id lets the failure recorded for it stop such a late copy from running.
@@ -330,6 +332,7 @@ export class PgMetaExecutor implements Executor {
   private async applyStatementByStatement(
     migration: MigrationToRun,
     actor: string,
+    claimWaitMs: number,
   ): Promise<ApplyOutcome> {
     const begin = await this.transport.query(
       batch(
@@ -361,8 +364,9 @@ export class PgMetaExecutor implements Executor {
     );
     if (begin.kind === "sql" && begin.failure.code === ALREADY_APPLIED)
       return { status: "already_applied" };
-    if (begin.kind === "sql" && begin.failure.code === IN_PROGRESS)
-      throw new LockBusyError(`${begin.failure.message}, running ${migration.name}`, 0);
+    if (begin.kind === "sql" && begin.failure.code === IN_PROGRESS) {
+      return this.awaitClaim(migration, begin.failure.message, claimWaitMs);
+    }
     expectRows(begin, `record ${migration.name} as started`);
 
     const started = performance.now();
@@ -394,6 +398,33 @@ export class PgMetaExecutor implements Executor {
     );
     expectRows(done, `record ${migration.name} as applied`);
     return { status: "applied", executionTimeMs };
+  }
+
+  /**
+   * Another applier holds the claim on a `transaction:false` migration (its started row): waits,
+   * polling with backoff, for it to finish — `already_applied` — or to end otherwise (a
+   * `StateConflictError` saying so); `LockBusyError` naming the holder if `waitMs` runs out first.
+   */
+  private async awaitClaim(
+    migration: MigrationToRun,
+    holder: string,
+    waitMs: number,
+  ): Promise<ApplyOutcome> {
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      const waited = elapsedSince(started);
+      if (waited >= waitMs) throw new LockBusyError(`${holder}, running ${migration.name}`, waited);
+      await sleep(Math.min(waitMs - waited, 100 * 1.5 ** Math.min(attempt, 6)));
+      const [row] = expectRows(
+        await this.transport.query(
+          `select (${inline(t.selectStatus(migration.name))}) as status, exists (${inline(t.selectUnfinishedBy(migration.name))}) as unfinished`,
+        ),
+        `read the state of ${migration.name}`,
+      );
+      if (row?.unfinished === true) continue;
+      if (row?.status === "applied") return { status: "already_applied" };
+      throw stateConflict(migration.name, typeof row?.status === "string" ? row.status : "absent");
+    }
   }
 
   private async rollbackStatementByStatement(
