@@ -1,4 +1,4 @@
-import type { EventOutcome, EventQuery, MigrationAction } from "@studio/migrations-core";
+import type { EventQuery } from "@studio/migrations-core";
 import {
   type CompiledQuery,
   DummyDriver,
@@ -10,7 +10,11 @@ import {
   sql,
 } from "kysely";
 import type { TrackingDatabase } from "./tracking-database.ts";
-import { quoteLiteral, UNIT_LOCK } from "./tracking-sql.ts";
+import {
+  quoteLiteral,
+  type EventValues as TrackingEventValues,
+  UNIT_LOCK,
+} from "./tracking-sql.ts";
 
 export { quoteLiteral, RUN_LOCK, toEvent, toRecord, UNIT_LOCK } from "./tracking-sql.ts";
 
@@ -58,15 +62,7 @@ export const inlineQueries = trackingQueries(compileOnly(() => new InlineValuesC
 /** A row value, or SQL computing it inside the batch (postgres-meta measures time server-side). */
 type Value<T> = T | Expression<T>;
 
-export interface EventValues {
-  migrationName: string;
-  action: MigrationAction;
-  outcome: EventOutcome;
-  actor: string;
-  executionTimeMs: Value<number | null>;
-  errorMessage: string | null;
-  checksum: string | null;
-}
+export type EventValues = TrackingEventValues<Expression<number | null>>;
 
 function trackingQueries(db: Kysely<TrackingDatabase>) {
   const migrations = "platform.schema_migrations" as const;

@@ -43,12 +43,13 @@ export function raw(text: string): RawSql {
 /** A row value, or SQL computing it inside the batch. */
 type Value<T> = T | RawSql;
 
-export interface EventValues {
+/** One event's values; `Computed` is how SQL computing a value is written (raw text here). */
+export interface EventValues<Computed = RawSql> {
   migrationName: string;
   action: MigrationAction;
   outcome: EventOutcome;
   actor: string;
-  executionTimeMs: Value<number | null>;
+  executionTimeMs: number | null | Computed;
   errorMessage: string | null;
   checksum: string | null;
 }
