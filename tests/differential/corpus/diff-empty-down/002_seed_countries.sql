@@ -1,0 +1,4 @@
+-- migrate:up
+insert into countries (code, name) values ('NZ', 'New Zealand'), ('IS', 'Iceland');
+
+-- migrate:down

@@ -1,0 +1,4 @@
+-- migrate:up
+create table currencies (
+  code char(3) primary key
+);

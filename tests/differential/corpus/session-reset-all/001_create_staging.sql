@@ -1,0 +1,5 @@
+-- migrate:up
+create schema staging;
+
+-- migrate:down
+drop schema staging;
