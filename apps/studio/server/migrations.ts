@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import {
   createMigrationEngine,
   directorySource,
@@ -6,9 +5,10 @@ import {
   type MigrationEngine,
 } from "@studio/migrations-core";
 import {
-  createPGliteExecutor,
   createPgMetaExecutor,
   createPostgresExecutor,
+  DataDirectoryInUseError,
+  openPGliteExecutor,
 } from "@studio/migrations-postgres";
 import {
   attemptLogLine,
@@ -29,15 +29,23 @@ async function createExecutor(target: DatabaseTarget): Promise<Executor> {
       return createPostgresExecutor({ connection: target.url });
     case "pg-meta":
       return createPgMetaExecutor({ url: target.url });
-    case "pglite": {
-      mkdirSync(target.dataDir, { recursive: true });
-      const { PGlite } = await import("@electric-sql/pglite");
-      return createPGliteExecutor({
-        pglite: await PGlite.create(target.dataDir),
-        closeDatabase: true,
-      });
-    }
+    case "pglite":
+      // One process per data directory (SPEC §4): a second Studio on it is refused, naming the
+      // first; the lock goes when this process exits.
+      try {
+        return await openPGliteExecutor({ dataDir: target.dataDir });
+      } catch (error) {
+        if (error instanceof DataDirectoryInUseError) throw new Error(inUseMessage(error));
+        throw error;
+      }
   }
+}
+
+function inUseMessage({ directory, lockFile, holder, sameHost }: DataDirectoryInUseError): string {
+  const who = `process ${holder.pid} on ${holder.host} (since ${holder.startedAt})`;
+  return sameHost
+    ? `the embedded database in ${directory} is in use by ${who}: stop that Studio first, or set STUDIO_DATA_DIR to another directory.`
+    : `the embedded database in ${directory} is in use by ${who}, which cannot be checked from this host: stop that Studio first, or set STUDIO_DATA_DIR to another directory. If that process has stopped (or its host is gone), delete ${lockFile}.`;
 }
 
 async function create(): Promise<StudioMigrations> {

@@ -12,6 +12,14 @@ export async function startStudio(): Promise<void> {
   console.log(
     `[studio] database: ${describeDatabase(config.database)}; migrations: ${config.migrationsDir}`,
   );
+  // The embedded database is opened now, not on the first request, so that a second Studio on
+  // the same data directory refuses to start (naming the first) instead of serving errors.
+  if (config.database.kind === "pglite") {
+    await studioMigrations();
+    console.log(
+      `[studio] the embedded database is locked for process ${process.pid} on ${hostname()}`,
+    );
+  }
   if (config.secretGenerated) {
     console.log(
       `[studio] MIGRATION_SECRET is not set; generated one for this run: ${config.secret}`,

@@ -5,8 +5,9 @@ import {
   type LockHandle,
   type LockOptions,
 } from "@studio/migrations-core";
-import { SqlExecutor } from "../sql-executor.ts";
+import { SqlExecutor, type SqlExecutorOptions } from "../sql-executor.ts";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../sql-failure.ts";
+import { type DataDirectoryLock, lockDataDirectory } from "./data-dir-lock.ts";
 import { PGliteTransport } from "./pglite-transport.ts";
 
 export interface PGliteExecutorOptions {
@@ -15,6 +16,8 @@ export interface PGliteExecutorOptions {
   timeouts?: Partial<Timeouts>;
   /** Close the database when the executor closes. Default false: the caller owns it. */
   closeDatabase?: boolean;
+  /** The data directory's lock (`lockDataDirectory`), released when the executor closes. */
+  dataDirectoryLock?: DataDirectoryLock;
 }
 
 /**
@@ -23,12 +26,61 @@ export interface PGliteExecutorOptions {
  * transactions, which it runs exclusively.
  */
 export function createPGliteExecutor(options: PGliteExecutorOptions): Executor {
-  return new SqlExecutor({
-    kind: "pglite",
-    transport: new PGliteTransport(options.pglite, options.closeDatabase ?? false),
-    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-    acquireRunLock: (lock) => acquireRunLock(options.pglite, lock),
-  });
+  return new PGliteExecutor(
+    {
+      kind: "pglite",
+      transport: new PGliteTransport(options.pglite, options.closeDatabase ?? false),
+      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+      acquireRunLock: (lock) => acquireRunLock(options.pglite, lock),
+    },
+    options.dataDirectoryLock,
+  );
+}
+
+export interface PGliteDataDirectoryOptions {
+  /** Where the database is persisted; created, with a new database, if it does not exist. */
+  dataDir: string;
+  timeouts?: Partial<Timeouts>;
+}
+
+/**
+ * Opens the PGlite database persisted in `dataDir` for this process alone: takes the directory's
+ * lock first (`lockDataDirectory`: a second process, Studio or not, is refused with
+ * `DataDirectoryInUseError` naming the holder's pid and host), then opens the database. Closing
+ * the executor closes the database, then releases the lock; so does the process exiting.
+ */
+export async function openPGliteExecutor(options: PGliteDataDirectoryOptions): Promise<Executor> {
+  const lock = await lockDataDirectory(options.dataDir);
+  try {
+    const { PGlite } = await import("@electric-sql/pglite");
+    const pglite = await PGlite.create(options.dataDir);
+    return createPGliteExecutor({
+      pglite,
+      closeDatabase: true,
+      dataDirectoryLock: lock,
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+class PGliteExecutor extends SqlExecutor {
+  constructor(
+    options: SqlExecutorOptions,
+    private readonly dataDirectoryLock: DataDirectoryLock | undefined,
+  ) {
+    super(options);
+  }
+
+  override async close(): Promise<void> {
+    try {
+      await super.close();
+    } finally {
+      await this.dataDirectoryLock?.release();
+    }
+  }
 }
 
 interface RunLock {
