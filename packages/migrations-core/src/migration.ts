@@ -1,37 +1,62 @@
 /** One migration, as loaded from a file or an in-memory list. */
 export interface Migration {
-  /** The file stem, e.g. `008_add_active_org_tracking`. */
+  /** The file stem, e.g. `008_add_active_org_tracking` or `20240101120000_create-users-table`. */
   readonly name: string;
-  /** The numeric prefix, as written (`008`). Order is by its numeric value. */
+  /** The version: the name's leading digits, as written (`008`). Order is by its numeric value. */
   readonly prefix: string;
+  /**
+   * The up section exactly as the file has it (CRLF line endings kept): the text after the
+   * `-- migrate:up` line (or from the top of a file without markers) up to the line break before
+   * `-- migrate:down`, markers excluded.
+   *
+   * It may hold no statement at all (only comments and whitespace): a no-op migration, which
+   * applies like any other (recorded `applied`) with nothing run. Executors must cope with that —
+   * `splitSqlStatements(up)` is then `[]`, and a driver may refuse an empty query string.
+   */
   readonly up: string;
-  /** `null` when the file has no (or an empty) down section. */
+  /** The down section exactly as written; `null` when the file has no (or an empty) down section. */
   readonly down: string | null;
   /** `false` for `-- migrate:up transaction:false`. */
   readonly transactional: boolean;
   /** `false` for `-- migrate:down transaction:false` (dbmate sets it per section). */
   readonly downTransactional: boolean;
-  /** SHA-256 (hex) of the up section, line endings normalised. */
+  /** SHA-256 (hex) of the up section with line endings normalised to `\n` (CRLF↔LF is no drift). */
   readonly checksum: string;
   /** Where it came from, for messages (a path, or `memory:<name>`). */
   readonly source: string;
 }
 
-const NAME = /^([0-9]{3,})_[a-z0-9_]+$/;
-const FILE_NAME = /^[0-9]{3,}_[a-z0-9_]+\.sql$/;
+/** The longest migration name (file stem) accepted (SPEC §2). */
+export const MAX_MIGRATION_NAME_LENGTH = 200;
+
+/**
+ * SPEC §2's name rule, whole: a migration name (a file stem) is leading digits — its version —
+ * then optionally `_` or `-` and letters of either case, digits, `_`, `-` and `.`; at most
+ * {@link MAX_MIGRATION_NAME_LENGTH} characters, and no `..`. dbmate's own `new` output
+ * (`20240101120000_create-users-table`) is one, and so is a bare version (`20240101120000`).
+ *
+ * The one statement of the rule: zod schemas, argv parsing and the loader all use this (or
+ * {@link isValidMigrationName}). The first group is the version.
+ */
+export const MIGRATION_NAME_PATTERN = /^(?=.{1,200}$)(?!.*\.\.)([0-9]+)(?:[_-][A-Za-z0-9_.-]*)?$/;
+
+/** The rule in words, for messages that refuse a name. */
+export const MIGRATION_NAME_RULE =
+  "digits (the version), then optionally _ or - and letters, digits, _, - or . (no ..), at most 200 characters, e.g. 008_add_active_org_tracking";
 
 /** The migration name rule of SPEC §2 (a file stem). */
 export function isValidMigrationName(name: string): boolean {
-  return NAME.test(name);
+  return MIGRATION_NAME_PATTERN.test(name);
 }
 
+/** Whether a file name is a migration's: a valid name followed by `.sql`. */
 export function isMigrationFileName(fileName: string): boolean {
-  return FILE_NAME.test(fileName);
+  return fileName.endsWith(".sql") && isValidMigrationName(fileName.slice(0, -".sql".length));
 }
 
-/** The numeric prefix of a valid name, or `null`. */
+/** The version (the leading digits, as written) of a valid name, or `null`. */
 export function migrationPrefix(name: string): string | null {
-  return NAME.exec(name)?.[1] ?? null;
+  return MIGRATION_NAME_PATTERN.exec(name)?.[1] ?? null;
 }
 
 /**

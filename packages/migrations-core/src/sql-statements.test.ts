@@ -45,6 +45,44 @@ describe("splitSqlStatements", () => {
     ]);
   });
 
+  it("gives nothing for a section of comments and whitespace only (a no-op migration)", () => {
+    for (const sql of [
+      "",
+      "\n\n",
+      "-- todo\n",
+      "/* a */\r\n-- b\r\n  \t",
+      ";\n;",
+      "-- x\n;\n/* y */;",
+    ]) {
+      expect(splitSqlStatements(sql), JSON.stringify(sql)).toEqual([]);
+    }
+  });
+
+  it("splits CRLF text as its LF twin: statement text kept byte for byte, lines counted alike", () => {
+    const lf =
+      "-- header\n\nselect 1;\ncreate function f() returns text language sql\nas $$ select 'a\nb' $$;\n  select\n 2; -- end\n";
+    const crlf = lf.replace(/\n/g, "\r\n");
+    const a = splitSqlStatements(lf);
+    const b = splitSqlStatements(crlf);
+    expect(b.map((s) => s.line)).toEqual([3, 4, 7]);
+    expect(b.map((s) => s.line)).toEqual(a.map((s) => s.line));
+    expect(b.map((s) => s.text)).toEqual([
+      "select 1",
+      "create function f() returns text language sql\r\nas $$ select 'a\r\nb' $$",
+      "select\r\n 2",
+    ]);
+    expect(b.map((s) => s.text.replace(/\r\n/g, "\n"))).toEqual(a.map((s) => s.text));
+    const lexLine = (sql: string) => {
+      try {
+        splitSqlStatements(sql);
+      } catch (error) {
+        if (error instanceof SqlLexError) return error.line;
+      }
+      return null;
+    };
+    expect(lexLine("select 1;\r\n\r\nselect 'x;\r\n")).toBe(3);
+  });
+
   it("reports unterminated tokens with the line they open on", () => {
     const lexError = (sql: string) => {
       try {

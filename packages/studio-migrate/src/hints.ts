@@ -1,4 +1,4 @@
-import type { Problem } from "@studio/migrations-core";
+import { isValidMigrationName, type Problem } from "@studio/migrations-core";
 
 /**
  * The core's hints name API options (`upTo`, `markOnly`, `accept_checksum`); an operator at a
@@ -6,11 +6,25 @@ import type { Problem } from "@studio/migrations-core";
  * on them, and falls back to the core's own hint for anything it does not know.
  */
 
-const NAME = /[0-9]{3,}_[a-z0-9_]+/g;
+/**
+ * A run of the characters a migration name is made of (SPEC §2), starting with its version and
+ * not in the middle of a word; each is then held to the core's rule, `isValidMigrationName`.
+ */
+const CANDIDATE = /(?<![A-Za-z0-9_.-])[0-9]+(?:[_-][A-Za-z0-9_.-]*)?/g;
 
-/** Migration names mentioned in a message, in order, without repeats. */
+/**
+ * Migration names mentioned in a message, in order, without repeats: any name the loader takes,
+ * dbmate's `20240101120000_create-users-table` and bare versions included. A name may hold `.`,
+ * so one `.` ending a candidate is taken for the sentence's full stop (a name that itself ends
+ * in `.` is found only when a full stop follows it).
+ */
 export function namesIn(text: string): string[] {
-  return [...new Set(text.match(NAME) ?? [])];
+  const names: string[] = [];
+  for (const [candidate] of text.matchAll(CANDIDATE)) {
+    const name = candidate.endsWith(".") ? candidate.slice(0, -1) : candidate;
+    if (isValidMigrationName(name)) names.push(name);
+  }
+  return [...new Set(names)];
 }
 
 function resolveCommand(name: string): string {
@@ -45,6 +59,10 @@ export function hintFor(
     case "MIGRATION_BLOCKED":
       return `Inspect the database, then: ${resolveCommand(name)}.`;
     case "NO_DOWN_MIGRATION":
+      // A run (--to / --steps) refused because one of its migrations has no down section.
+      if (message.includes(" is among them ")) {
+        return `Roll back what was applied after it first: \`studio-migrate rollback --to ${name}\`; then undo ${name} by hand and record that: \`studio-migrate rollback ${name} --mark-only\`. If every migration of the run was undone by hand, run it again with --mark-only.`;
+      }
       return `Undo it by hand if needed, then record that: \`studio-migrate rollback ${name} --mark-only\`.`;
     case "MIGRATION_NOT_FOUND":
       return "Check the name against `studio-migrate status` (a name is the file name without .sql).";

@@ -1,13 +1,14 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseMigration } from "@studio/migrations-core";
+import { isValidMigrationName, migrationPrefix, parseMigration } from "@studio/migrations-core";
 import { UsageError } from "./failures.ts";
 
-/** What `new` writes: both sections, empty. The file does not load until its up section has SQL. */
+/**
+ * What `new` writes: both sections, empty, as dbmate's `new` does. Until its up section has SQL
+ * the file is a no-op migration (SPEC §2): it loads, and an apply records it applied with nothing
+ * run — after which SQL written into it never runs (the edit is checksum drift). `new` says so.
+ */
 export const NEW_MIGRATION_TEMPLATE = "-- migrate:up\n\n-- migrate:down\n";
-
-const SNAKE_CASE = /^[a-z0-9_]+$/;
-const NUMBERED = /^([0-9]+)_(.*)\.sql$/;
 
 export interface CreatedMigration {
   migrationName: string;
@@ -15,20 +16,22 @@ export interface CreatedMigration {
 }
 
 /**
- * Creates `NNN_<name>.sql` in `directory` (made if missing), numbered one past the highest prefix
- * there (001 in an empty directory) and zero-padded to the widest one (at least 3 digits). Refuses, with a `UsageError`, a
- * name that would not load or that is already taken.
+ * Creates `<version>_<name>.sql` in `directory` (made if missing), numbered one past the highest
+ * version there (001 in an empty directory) and zero-padded to the widest one (at least 3 digits).
+ * Refuses, with a `UsageError`, a name that would not load or that is already taken.
  */
 export function createMigrationFile(directory: string, name: string): CreatedMigration {
-  if (!SNAKE_CASE.test(name)) {
+  // What follows the number must make a migration name of it (SPEC §2, the core's rule).
+  if (name === "" || !isValidMigrationName(`1_${name}`)) {
     throw new UsageError(
-      `"${name}" is not a snake_case name: use a-z, 0-9 and _ only, e.g. add_billing_plans.`,
+      `"${name}" cannot follow a migration's number: use letters, digits, _, - and . (no ..), e.g. add_billing_plans.`,
       "new",
     );
   }
-  if (/^[0-9]{3,}_/.test(name)) {
+  // A whole migration name given (`009_x`, dbmate's `20240101120000_create-x`): new numbers it.
+  if (/^[0-9]{3,}[_-]/.test(name)) {
     throw new UsageError(
-      `Give the name without a number ("${name.replace(/^[0-9]+_/, "")}"): new picks the next one.`,
+      `Give the name without a number ("${name.replace(/^[0-9]+[_-]/, "")}"): new picks the next one.`,
       "new",
     );
   }
@@ -43,9 +46,12 @@ export function createMigrationFile(directory: string, name: string): CreatedMig
   let highest = 0n;
   let width = 3;
   for (const entry of entries) {
-    const match = NUMBERED.exec(entry);
-    if (!match) continue;
-    const [, prefix = "", rest] = match;
+    // Every migration file counts, dbmate's `-` and bare-version names too.
+    if (!entry.endsWith(".sql")) continue;
+    const stem = entry.slice(0, -".sql".length);
+    const prefix = migrationPrefix(stem);
+    if (prefix === null) continue;
+    const rest = stem.slice(prefix.length + 1);
     // Prefixes can be timestamps, longer than a double holds exactly.
     const value = BigInt(prefix);
     if (value > highest) highest = value;
@@ -61,8 +67,8 @@ export function createMigrationFile(directory: string, name: string): CreatedMig
   const migrationName = `${next}_${name}`;
   const path = join(directory, `${migrationName}.sql`);
 
-  // Check the name the way the engine will load it, with a stand-in statement for the empty up.
-  const check = parseMigration(migrationName, "-- migrate:up\nselect 1;\n", path);
+  // Check the file the way the engine will load it: the name, and the template (a no-op).
+  const check = parseMigration(migrationName, NEW_MIGRATION_TEMPLATE, path);
   if (!check.ok) {
     throw new UsageError(`${migrationName}.sql would not load: ${check.problem.message}`, "new");
   }

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isValidMigrationName } from "@studio/migrations-core";
 import {
   applyInput,
   baselineInput,
@@ -29,6 +30,7 @@ import {
   contentTypes,
   ESCAPE_NAMES,
   invalidObject,
+  isValidName,
   nonObject,
   rawGarbage,
   rawRequest,
@@ -384,6 +386,21 @@ describe("fuzzed tRPC inputs against Studio on PostgreSQL", () => {
 });
 
 describe("names crafted to escape migrations/ or SQL quoting", () => {
+  it("the SPEC §2 rule restated by these tests agrees with the engine's, on every name used and on random ones", () => {
+    for (const name of ESCAPE_NAMES) expect(isValidMigrationName(name), name).toBe(false);
+    for (const name of UNKNOWN_NAMES) expect(isValidMigrationName(name), name).toBe(true);
+    for (const name of [...ESCAPE_NAMES, ...UNKNOWN_NAMES, ...MIGRATION_NAMES]) {
+      expect(isValidName(name), JSON.stringify(name.slice(0, 60))).toBe(isValidMigrationName(name));
+    }
+    const nameLike = fc.stringMatching(/^[0-9]{1,4}([_-][A-Za-z0-9_.\- /\u00e9]{0,12})?$/);
+    fc.assert(
+      fc.property(fc.oneof(nameLike, fc.string({ maxLength: 20 })), (name) => {
+        expect(isValidName(name)).toBe(isValidMigrationName(name));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it(`are refused with 400 on every REST and tRPC face (${ESCAPE_NAMES.length} names)`, async () => {
     for (const name of ESCAPE_NAMES) {
       const label = JSON.stringify(name.slice(0, 60));

@@ -12,11 +12,15 @@ export const DOCUMENTED_STATUSES: ReadonlySet<number> = new Set([
   200, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422,
 ]);
 
-/** SPEC §2's name rule, as the engine applies it (at most 200 characters, like the inputs). */
-export const NAME_RULE = /^[0-9]{3,}_[a-z0-9_]+$/;
+/**
+ * SPEC §2's name rule, restated here from the SPEC (not imported from the engine, so that the two
+ * can be checked against each other): leading digits, then optionally `_` or `-` and letters of
+ * either case, digits, `_`, `-`, `.`; at most 200 characters, and no `..`.
+ */
+export const NAME_RULE = /^[0-9]+([_-][A-Za-z0-9_.-]*)?$/;
 
 export function isValidName(name: string): boolean {
-  return name.length <= 200 && NAME_RULE.test(name);
+  return name.length <= 200 && !name.includes("..") && NAME_RULE.test(name);
 }
 
 /**
@@ -48,8 +52,6 @@ export const ESCAPE_NAMES: readonly string[] = [
   "008_index_сoncurrently",
   "008_index_concurrently\u200b",
   "\u202e008_index_concurrently",
-  "008_INDEX_CONCURRENTLY",
-  "008_index_concurrently.sql",
   "008_index_concurrently ",
   " 008_index_concurrently",
   "008_index_concurrently\n",
@@ -61,20 +63,42 @@ export const ESCAPE_NAMES: readonly string[] = [
   "008_a`rm -rf /`",
   "008_a$(id)",
   "008_a%s%s%n",
-  "08_too_short",
-  "008-dash",
-  "008_",
+  "008_a..b",
+  "008_index_concurrently/..",
+  "008..sql",
+  "008 dash",
+  "008_a b",
+  "008_a+b",
+  "008_é",
   "_008_x",
+  "-008_x",
+  "008x",
+  "v008_x",
+  `1_${"a".repeat(199)}`,
   "",
 ];
 
-/** Well-formed names that are not migrations here; `013_escape` sits one level above the dir. */
+/**
+ * Well-formed names (SPEC §2) that are not migrations here; `013_escape` sits one level above the
+ * dir. Some look like one that is (another case, the file name with `.sql`, its version alone or
+ * with `-`): names are matched whole, never by version or case.
+ */
 export const UNKNOWN_NAMES: readonly string[] = [
   "013_escape",
   "999_nothing",
   "0013_escape",
   "000_platform_migrations_tracking",
   `123_${"a".repeat(190)}`,
+  "008_INDEX_CONCURRENTLY",
+  "008_index_concurrently.sql",
+  "008-index_concurrently",
+  "008",
+  "08_too_short",
+  "008-dash",
+  "008_",
+  "013",
+  "20240101120000_create-users-table",
+  `1_${"a".repeat(198)}`,
 ];
 
 const longString = fc

@@ -1,6 +1,6 @@
 import { Button } from "../../ui/Button";
 import type { Problem, Resolution } from "./Migrations.types";
-import { PROBLEM_LABELS, RESOLUTION_LABELS, resolutionsFor } from "./Migrations.utils";
+import { problemLabel, RESOLUTION_LABELS, resolutionsFor } from "./Migrations.utils";
 
 interface ProblemItemProps {
   problem: Problem;
@@ -24,7 +24,7 @@ export function ProblemItem({ problem, locked, onResolve }: ProblemItemProps) {
           <span
             className={`rounded border px-1.5 py-px text-[11px] font-medium uppercase tracking-wide ${problem.blocking ? "border-destructive-border text-destructive" : "border-warning-border text-warning"}`}
           >
-            {PROBLEM_LABELS[problem.kind]}
+            {problemLabel(problem)}
             {problem.blocking ? " · blocks applies" : ""}
           </span>
           {name ? (
