@@ -19,6 +19,12 @@ export interface MigrationRecord {
    */
   executionTimeMs: number | null;
   checksum: string | null;
+  /**
+   * Whether the attempt this row records ran in a transaction (`false`: a failure may have left
+   * part of its changes). `null` for rows written without running anything, and for rows an
+   * earlier version wrote; then the file's own setting is all there is to go by.
+   */
+  transactional?: boolean | null | undefined;
   rolledBackAt: Date | null;
   rolledBackBy: string | null;
 }
@@ -48,4 +54,24 @@ export interface MigrationEvent {
 /** The error message an interrupted row carries until its attempt finishes. */
 export function startedMessage(actor: string): string {
   return `started by ${actor} and not finished: the process or its connection ended mid-migration`;
+}
+
+const ROLLBACK_ATTEMPT = "rollback ";
+
+/**
+ * The error message of a `transaction:false` down section's row from the moment it starts: like
+ * an up section's, the row is the claim, and shows it interrupted should it never finish.
+ */
+export function rollbackStartedMessage(actor: string): string {
+  return `${ROLLBACK_ATTEMPT}started by ${actor} and not finished: the process or its connection ended mid-rollback`;
+}
+
+/** The error message of a `transaction:false` down section that failed partway. */
+export function rollbackFailedMessage(message: string): string {
+  return `${ROLLBACK_ATTEMPT}failed partway: ${message}`;
+}
+
+/** Whether a `failed` row records a down section's attempt rather than an up section's. */
+export function isRollbackAttempt(record: MigrationRecord): boolean {
+  return record.status === "failed" && (record.errorMessage ?? "").startsWith(ROLLBACK_ATTEMPT);
 }

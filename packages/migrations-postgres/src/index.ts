@@ -3,7 +3,19 @@ export {
   PgMetaExecutor,
   type PgMetaExecutorOptions,
 } from "./pg-meta/pg-meta-executor.ts";
-export { createPGliteExecutor, type PGliteExecutorOptions } from "./pglite/pglite-executor.ts";
+export {
+  DATA_DIRECTORY_LOCK_FILE,
+  type DataDirectoryHolder,
+  DataDirectoryInUseError,
+  type DataDirectoryLock,
+  lockDataDirectory,
+} from "./pglite/data-dir-lock.ts";
+export {
+  createPGliteExecutor,
+  openPGliteExecutor,
+  type PGliteDataDirectoryOptions,
+  type PGliteExecutorOptions,
+} from "./pglite/pglite-executor.ts";
 export {
   createPostgresExecutor,
   type PostgresExecutorOptions,

@@ -5,6 +5,8 @@ import {
   type EventQuery,
   type Executor,
   ExecutorUnavailableError,
+  type ForeignHistorySource,
+  type ForeignVersions,
   LockBusyError,
   type LockHandle,
   type LockOptions,
@@ -13,6 +15,7 @@ import {
   type MigrationToRun,
   type RollbackOutcome,
   type RollbackRequest,
+  rollbackFailedMessage,
   type SqlFailure,
   StateConflictError,
   splitSqlStatements,
@@ -28,13 +31,24 @@ import {
   timeoutSettings,
   toSqlFailure,
 } from "./sql-failure.ts";
-import { TRACKING_TABLES_SQL } from "./tracking-schema.ts";
+import {
+  buildsIndexConcurrently,
+  closesTransaction,
+  dropLeftIndexes,
+  INVALID_INDEXES_SQL,
+  LEFT_OPEN,
+  opensTransaction,
+  withLeftIndexes,
+} from "./statement-by-statement.ts";
+import { TRACKING_TABLES_SQL, TRACKING_UPGRADE_SQL } from "./tracking-schema.ts";
 import { trackingSql as q, type SqlQuery, toEvent, toRecord } from "./tracking-sql.ts";
 import {
   ALREADY_APPLIED,
   applyBatch,
   NOT_APPLIED,
   rollbackBatch,
+  rollbackRefusal,
+  rollbackStartBatch,
   type UnitBatch,
   withinMigration,
 } from "./unit-batch.ts";
@@ -133,7 +147,9 @@ export class SqlExecutor implements Executor {
 
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
-      const unit = applyBatch(migration, actor, this.timeouts);
+      const unit = applyBatch(migration, actor, this.timeouts, {
+        offset: this.transport.unitOffset,
+      });
       try {
         const rows = await this.transport.unit(unit.sql);
         return { status: "applied", executionTimeMs: executionTime(rows, started) };
@@ -154,13 +170,17 @@ export class SqlExecutor implements Executor {
     if (!migration.transactional) return this.rollbackStatementByStatement(migration, actor);
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
-      const unit = rollbackBatch(migration, actor, this.timeouts);
+      const unit = rollbackBatch(migration, actor, this.timeouts, {
+        offset: this.transport.unitOffset,
+      });
       try {
         const rows = await this.transport.unit(unit.sql);
         return { status: "rolled_back", executionTimeMs: executionTime(rows, started) };
       } catch (error) {
         const failure = this.failureOf(error, unit);
         if (failure.code === NOT_APPLIED) return { status: "not_applied" };
+        const refused = rollbackRefusal(failure, migration.name);
+        if (refused) throw refused;
         if (isLockTimeout(failure) && attempt < this.timeouts.lockRetries) {
           await sleep(retryDelayMs(this.timeouts, attempt));
           continue;
@@ -196,6 +216,8 @@ export class SqlExecutor implements Executor {
                 actor,
                 checksum,
                 executionTimeMs: null,
+                upSql: null,
+                transactional: null,
               }),
             );
           } else if (change.kind === "mark_rolled_back") {
@@ -211,7 +233,7 @@ export class SqlExecutor implements Executor {
               outcome: "succeeded",
               actor,
               executionTimeMs: null,
-              errorMessage: null,
+              errorMessage: change.kind === "mark_applied" ? (change.note ?? null) : null,
               checksum,
             }),
           );
@@ -261,6 +283,10 @@ export class SqlExecutor implements Executor {
             checksum: migration.checksum,
             executionTimeMs,
             errorMessage: failure.message,
+            // A transaction that rolled back left nothing of what it ran; statements run one by
+            // one may have left part of theirs.
+            upSql: migration.transactional ? null : migration.sql,
+            transactional: migration.transactional,
           }),
         );
         await c.query(
@@ -285,6 +311,16 @@ export class SqlExecutor implements Executor {
       return await this.transport.transaction(async (c): Promise<RollbackOutcome> => {
         if ((await this.lockedStatus(c, migration.name)) === "rolled_back")
           return { status: "rolled_back", executionTimeMs };
+        // Outside a transaction, the statements before the failing one stay done: the row says so.
+        if (!migration.transactional) {
+          await c.query(
+            q.markRollbackAttempt({
+              migrationName: migration.name,
+              errorMessage: rollbackFailedMessage(failure.message),
+              executionTimeMs,
+            }),
+          );
+        }
         await c.query(
           q.insertEvent(
             attemptEvent(migration, "rollback", "failed", actor, executionTimeMs, failure.message),
@@ -329,6 +365,8 @@ export class SqlExecutor implements Executor {
           checksum: migration.checksum,
           executionTimeMs: null,
           errorMessage: startedMessage(actor),
+          upSql: migration.sql,
+          transactional: false,
         }),
       );
       return true;
@@ -348,6 +386,8 @@ export class SqlExecutor implements Executor {
             actor,
             checksum: migration.checksum,
             executionTimeMs,
+            upSql: migration.sql,
+            transactional: false,
           }),
         );
         await c.query(
@@ -366,53 +406,113 @@ export class SqlExecutor implements Executor {
     migration: MigrationToRun,
     actor: string,
   ): Promise<RollbackOutcome> {
-    const [row] = await this.transport.session((c) => c.query(q.selectStatus(migration.name)));
-    if (row?.status !== "applied") return { status: "not_applied" };
+    // Checked and claimed under the unit lock, as a transactional rollback's unit checks it.
+    try {
+      await this.transport.unit(rollbackStartBatch(migration, actor));
+    } catch (error) {
+      const failure = toSqlFailure(error);
+      if (failure.code === NOT_APPLIED) return { status: "not_applied" };
+      const refused = rollbackRefusal(failure, migration.name);
+      if (refused) throw refused;
+      throw unavailable(`record the rollback of ${migration.name} as started`, error);
+    }
     const started = performance.now();
     const failure = await this.runStatements(migration.sql);
     const executionTimeMs = elapsedSince(started);
     if (failure) return this.recordRollbackFailure(migration, actor, executionTimeMs, failure);
-    await this.transport.transaction(async (c) => {
-      await c.query(q.lockUnit());
-      await c.query(q.markRolledBack({ migrationName: migration.name, actor }));
-      await c.query(
-        q.insertEvent(
-          attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
-        ),
+    try {
+      await this.transport.transaction(async (c) => {
+        await c.query(q.lockUnit());
+        await c.query(q.markRolledBack({ migrationName: migration.name, actor }));
+        await c.query(
+          q.insertEvent(
+            attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
+          ),
+        );
+      });
+    } catch (error) {
+      throw unavailable(
+        `record ${migration.name} as rolled back (its down section's statements all ran)`,
+        error,
       );
-    });
+    }
     return { status: "rolled_back", executionTimeMs };
   }
 
-  /** Each statement alone, outside a transaction; a `lock_timeout` retries that statement. */
+  /**
+   * Each statement alone, outside a transaction (but in one the migration opens itself), on one
+   * connection; a `lock_timeout` retries that statement. A failure rolls back a transaction the
+   * migration opened; so does a section that opens one and never ends it, which is a failure. A
+   * concurrent index build that fails has the INVALID index it left dropped — before a retry
+   * too, which `IF NOT EXISTS` would otherwise take for the finished index.
+   */
   private async runStatements(sql: string): Promise<SqlFailure | null> {
     const statements = splitSqlStatements(sql);
     try {
       return await this.transport.session(async (c) => {
         await c.script(timeoutSettings(this.timeouts, "session"));
-        try {
-          for (const statement of statements) {
-            for (let attempt = 0; ; attempt++) {
-              try {
-                await c.script(statement.text);
-                break;
-              } catch (error) {
-                const failure = toSqlFailure(error);
-                if (isLockTimeout(failure) && attempt < this.timeouts.lockRetries) {
-                  await sleep(retryDelayMs(this.timeouts, attempt));
-                  continue;
-                }
-                return failure;
-              }
-            }
+        let inTransaction = false;
+        for (const statement of statements) {
+          const failure = await this.runStatement(c, statement.text, inTransaction);
+          if (failure) {
+            // Ends the migration's own transaction, if one is open (a warning otherwise).
+            await c.script("rollback").catch(() => {});
+            return failure;
           }
-          return null;
-        } finally {
-          await c.script("reset lock_timeout; reset statement_timeout").catch(() => {});
+          if (opensTransaction(statement.text)) inTransaction = true;
+          else if (closesTransaction(statement.text)) inTransaction = false;
         }
+        if (inTransaction) {
+          await c.script("rollback");
+          return LEFT_OPEN;
+        }
+        return null;
       });
     } catch (error) {
       return toSqlFailure(error);
+    }
+  }
+
+  private async runStatement(
+    c: SqlConnection,
+    text: string,
+    inTransaction: boolean,
+  ): Promise<SqlFailure | null> {
+    const concurrent = !inTransaction && buildsIndexConcurrently(text);
+    const invalid = async () =>
+      new Set(
+        (await c.query<{ name: string }>({ sql: INVALID_INDEXES_SQL, parameters: [] })).map(
+          (r) => r.name,
+        ),
+      );
+    for (let attempt = 0; ; attempt++) {
+      const invalidBefore = concurrent ? await invalid() : null;
+      try {
+        await c.script(text);
+        return null;
+      } catch (error) {
+        let failure = toSqlFailure(error);
+        if (invalidBefore) {
+          const left = await dropLeftIndexes(
+            [...(await invalid())].filter((name) => !invalidBefore.has(name)),
+            (drop) =>
+              c.script(drop).then(
+                () => null,
+                (error: unknown) => toSqlFailure(error),
+              ),
+            this.timeouts,
+          );
+          failure = withLeftIndexes(failure, left);
+          // A retry would take the index still there for a finished one (IF NOT EXISTS).
+          if (left.remaining.length > 0) return failure;
+        }
+        // Within the migration's own transaction a statement cannot be retried alone.
+        if (isLockTimeout(failure) && !inTransaction && attempt < this.timeouts.lockRetries) {
+          await sleep(retryDelayMs(this.timeouts, attempt));
+          continue;
+        }
+        return failure;
+      }
     }
   }
 
@@ -426,13 +526,21 @@ export class SqlExecutor implements Executor {
         const [row] = await c.query(q.trackingTablesExist());
         if (row?.exist) return;
         await c.query(q.lockUnit());
-        await c.script(TRACKING_TABLES_SQL);
+        await c.script(`${TRACKING_TABLES_SQL};\n${TRACKING_UPGRADE_SQL}`);
       })
       .catch((error: unknown) => {
         this.trackingTables = null;
         throw unavailable("create the tracking tables", error);
       });
     return this.trackingTables;
+  }
+
+  /** `adopt`: another tool's history (see `Executor.readForeignVersions`), on one connection. */
+  async readForeignVersions(source: ForeignHistorySource): Promise<ForeignVersions> {
+    const { guardForeignRead, readForeignVersionsWith } = await import("./foreign-versions.ts");
+    return guardForeignRead(source, () =>
+      this.transport.session((c) => readForeignVersionsWith(source, (query) => c.query(query))),
+    );
   }
 }
 

@@ -11,6 +11,10 @@ export interface SchemaMigrationsTable {
   error_message: string | null;
   execution_time_ms: number | null;
   checksum: string | null;
+  /** The up section exactly as it ran (CRLF kept); null for rows recorded without running it. */
+  up_sql: string | null;
+  /** Whether the attempt recorded ran in a transaction; null for bookkeeping and older rows. */
+  transactional: boolean | null;
   rolled_back_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   rolled_back_by: string | null;
 }

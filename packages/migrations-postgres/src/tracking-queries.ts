@@ -73,10 +73,15 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
         db,
       ),
 
-    /** Whether both tracking tables exist, without failing when they do not. */
+    /**
+     * Whether both tracking tables exist with every column this version records (see
+     * `TRACKING_UPGRADE_SQL`), without failing when they do not.
+     */
     trackingTablesExist: (): CompiledQuery<{ exist: boolean }> =>
-      sql<{ exist: boolean }>`select (to_regclass('platform.schema_migrations') is not null
-        and to_regclass('platform.schema_migration_events') is not null) as exist`.compile(db),
+      sql<{ exist: boolean }>`select (to_regclass('platform.schema_migration_events') is not null
+        and (select count(*) from pg_catalog.pg_attribute where attrelid = to_regclass('platform.schema_migrations') and attname in ('up_sql', 'transactional') and not attisdropped) = 2) as exist`.compile(
+        db,
+      ),
 
     selectRecords: () =>
       db
@@ -89,6 +94,7 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           "error_message",
           "execution_time_ms",
           "checksum",
+          "transactional",
           "rolled_back_at",
           "rolled_back_by",
         ])
@@ -162,6 +168,8 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
       actor: string;
       checksum: string;
       executionTimeMs: Value<number | null>;
+      upSql: Value<string | null>;
+      transactional: boolean | null;
     }) =>
       db
         .insertInto(migrations)
@@ -173,6 +181,8 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           error_message: null,
           execution_time_ms: v.executionTimeMs,
           checksum: v.checksum,
+          up_sql: v.upSql,
+          transactional: v.transactional,
           rolled_back_at: null,
           rolled_back_by: null,
         })
@@ -184,6 +194,8 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
             error_message: eb.ref("excluded.error_message"),
             execution_time_ms: eb.ref("excluded.execution_time_ms"),
             checksum: eb.ref("excluded.checksum"),
+            up_sql: eb.ref("excluded.up_sql"),
+            transactional: eb.ref("excluded.transactional"),
             rolled_back_at: eb.ref("excluded.rolled_back_at"),
             rolled_back_by: eb.ref("excluded.rolled_back_by"),
           })),
@@ -201,6 +213,8 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
       checksum: string;
       executionTimeMs: Value<number | null>;
       errorMessage: string;
+      upSql: Value<string | null>;
+      transactional: boolean;
     }) =>
       db
         .insertInto(migrations)
@@ -212,6 +226,8 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           error_message: v.errorMessage,
           execution_time_ms: v.executionTimeMs,
           checksum: v.checksum,
+          up_sql: v.upSql,
+          transactional: v.transactional,
           rolled_back_at: null,
           rolled_back_by: null,
         })
@@ -225,6 +241,8 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
               error_message: eb.ref("excluded.error_message"),
               execution_time_ms: eb.ref("excluded.execution_time_ms"),
               checksum: eb.ref("excluded.checksum"),
+              up_sql: eb.ref("excluded.up_sql"),
+              transactional: eb.ref("excluded.transactional"),
               rolled_back_at: eb.ref("excluded.rolled_back_at"),
               rolled_back_by: eb.ref("excluded.rolled_back_by"),
             }))
@@ -236,7 +254,28 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
     markRolledBack: (v: { migrationName: string; actor: string }) =>
       db
         .updateTable(migrations)
-        .set({ status: "rolled_back", rolled_back_at: sql<Date>`now()`, rolled_back_by: v.actor })
+        .set({
+          status: "rolled_back",
+          error_message: null,
+          rolled_back_at: sql<Date>`now()`,
+          rolled_back_by: v.actor,
+        })
+        .where("migration_name", "=", v.migrationName)
+        .compile(),
+
+    markRollbackAttempt: (v: {
+      migrationName: string;
+      errorMessage: string;
+      executionTimeMs: number | null;
+    }) =>
+      db
+        .updateTable(migrations)
+        .set({
+          status: "failed",
+          error_message: v.errorMessage,
+          execution_time_ms: v.executionTimeMs,
+          transactional: false,
+        })
         .where("migration_name", "=", v.migrationName)
         .compile(),
 

@@ -93,3 +93,28 @@ $$;
 -- migration ever applied, including the record of this rollback, and the engine would recreate
 -- the tables on its next run anyway. A deliberate teardown is a manual drop by an operator.
 `;
+
+/**
+ * Columns added to the tracking tables after 000 was first released, added by the executors
+ * rather than by editing 000: a database that applied the earlier 000 would otherwise see it as
+ * drifted. Run after {@link TRACKING_TABLES_SQL}, under the unit lock; checked in the catalog first,
+ * so that when nothing is missing it takes no lock on the table.
+ */
+export const TRACKING_UPGRADE_SQL = `do $upgrade$
+begin
+  if not exists (
+    select from pg_catalog.pg_attribute
+    where attrelid = 'platform.schema_migrations'::regclass and attname = 'up_sql' and not attisdropped
+  ) then
+    alter table platform.schema_migrations add column up_sql text;
+  end if;
+  -- Whether the attempt the row records ran in a transaction: a failure outside one may have left
+  -- part of its changes, and blocks applies, whatever the file says now.
+  if not exists (
+    select from pg_catalog.pg_attribute
+    where attrelid = 'platform.schema_migrations'::regclass and attname = 'transactional' and not attisdropped
+  ) then
+    alter table platform.schema_migrations add column transactional boolean;
+  end if;
+end
+$upgrade$`;

@@ -7,6 +7,8 @@ import { inline, raw, trackingSql } from "./tracking-sql.ts";
 const name = "001_it's_$1_\\_x";
 const actor = `o'brien "ops" \\ $$ $2 ; -- /*`;
 const ELAPSED = "(extract(epoch from clock_timestamp()) * 1000)::int";
+const upSql = "create table t (s text default 'it''s \\ $$ here');\r\n";
+const CURRENT_SQL = "substr(current_query(), 10, 20)";
 
 /** [label, precompiled, the same query built by Kysely] for $n parameters and for inlining. */
 const cases = [
@@ -41,9 +43,23 @@ const cases = [
       [
         `upsertApplied (${executionTimeMs})`,
         () =>
-          trackingSql.upsertApplied({ migrationName: name, actor, checksum: "c", executionTimeMs }),
+          trackingSql.upsertApplied({
+            migrationName: name,
+            actor,
+            checksum: "c",
+            executionTimeMs,
+            upSql: executionTimeMs === null ? null : upSql,
+            transactional: executionTimeMs === null ? null : true,
+          }),
         (q: typeof parameterisedQueries) =>
-          q.upsertApplied({ migrationName: name, actor, checksum: "c", executionTimeMs }),
+          q.upsertApplied({
+            migrationName: name,
+            actor,
+            checksum: "c",
+            executionTimeMs,
+            upSql: executionTimeMs === null ? null : upSql,
+            transactional: executionTimeMs === null ? null : true,
+          }),
       ] as const,
   ),
   [
@@ -55,6 +71,8 @@ const cases = [
         checksum: "c",
         executionTimeMs: null,
         errorMessage: 'relation "x" doesn\'t exist',
+        upSql,
+        transactional: false,
       }),
     (q: typeof parameterisedQueries) =>
       q.upsertFailed({
@@ -63,12 +81,25 @@ const cases = [
         checksum: "c",
         executionTimeMs: null,
         errorMessage: 'relation "x" doesn\'t exist',
+        upSql,
+        transactional: false,
       }),
   ],
   [
     "markRolledBack",
     () => trackingSql.markRolledBack({ migrationName: name, actor }),
     (q: typeof parameterisedQueries) => q.markRolledBack({ migrationName: name, actor }),
+  ],
+  [
+    "markRollbackAttempt",
+    () =>
+      trackingSql.markRollbackAttempt({
+        migrationName: name,
+        errorMessage: actor,
+        executionTimeMs: 7,
+      }),
+    (q: typeof parameterisedQueries) =>
+      q.markRollbackAttempt({ migrationName: name, errorMessage: actor, executionTimeMs: 7 }),
   ],
   [
     "setChecksum",
@@ -120,6 +151,8 @@ describe("precompiled tracking queries", () => {
           actor,
           checksum: "c",
           executionTimeMs: raw(ELAPSED),
+          upSql: raw(CURRENT_SQL),
+          transactional: true,
         }),
       ),
     ).toBe(
@@ -128,6 +161,8 @@ describe("precompiled tracking queries", () => {
         actor,
         checksum: "c",
         executionTimeMs: sql.raw(ELAPSED),
+        upSql: sql.raw(CURRENT_SQL),
+        transactional: true,
       }).sql,
     );
     const event = {

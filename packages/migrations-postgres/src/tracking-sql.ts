@@ -63,6 +63,7 @@ export type RecordRow = Pick<
   | "error_message"
   | "execution_time_ms"
   | "checksum"
+  | "transactional"
   | "rolled_back_at"
   | "rolled_back_by"
 >;
@@ -98,7 +99,8 @@ function literal(value: unknown): string {
 
 const MIGRATIONS = `"platform"."schema_migrations"`;
 const EVENTS = `"platform"."schema_migration_events"`;
-const RECORD_COLUMNS = `"migration_name", "status", "applied_at", "applied_by", "error_message", "execution_time_ms", "checksum", "rolled_back_at", "rolled_back_by"`;
+const RECORD_COLUMNS = `"migration_name", "status", "applied_at", "applied_by", "error_message", "execution_time_ms", "checksum", "transactional", "rolled_back_at", "rolled_back_by"`;
+const UPSERT_COLUMNS = `"migration_name", "status", "applied_at", "applied_by", "error_message", "execution_time_ms", "checksum", "up_sql", "transactional", "rolled_back_at", "rolled_back_by"`;
 const EXCLUDED = [
   "status",
   "applied_at",
@@ -106,12 +108,14 @@ const EXCLUDED = [
   "error_message",
   "execution_time_ms",
   "checksum",
+  "up_sql",
+  "transactional",
   "rolled_back_at",
   "rolled_back_by",
 ]
   .map((column) => `"${column}" = "excluded"."${column}"`)
   .join(", ");
-const UPSERT = `insert into ${MIGRATIONS} (${RECORD_COLUMNS}) values ($1, $2, now(), $3, $4, $5, $6, $7, $8) on conflict ("migration_name") do update set ${EXCLUDED}`;
+const UPSERT = `insert into ${MIGRATIONS} (${UPSERT_COLUMNS}) values ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9, $10) on conflict ("migration_name") do update set ${EXCLUDED}`;
 
 const query = <R>(sql: string, parameters: readonly unknown[] = []): SqlQuery<R> => ({
   sql,
@@ -121,10 +125,13 @@ const query = <R>(sql: string, parameters: readonly unknown[] = []): SqlQuery<R>
 export const trackingSql = {
   lockUnit: () => query<never>(`select pg_advisory_xact_lock(${UNIT_LOCK[0]}, ${UNIT_LOCK[1]})`),
 
-  /** Whether both tracking tables exist, without failing when they do not. */
+  /**
+   * Whether both tracking tables exist with every column this version records (see
+   * `TRACKING_UPGRADE_SQL`), without failing when they do not.
+   */
   trackingTablesExist: () =>
-    query<{ exist: boolean }>(`select (to_regclass('platform.schema_migrations') is not null
-        and to_regclass('platform.schema_migration_events') is not null) as exist`),
+    query<{ exist: boolean }>(`select (to_regclass('platform.schema_migration_events') is not null
+        and (select count(*) from pg_catalog.pg_attribute where attrelid = to_regclass('platform.schema_migrations') and attname in ('up_sql', 'transactional') and not attisdropped) = 2) as exist`),
 
   selectRecords: () =>
     query<RecordRow>(`select ${RECORD_COLUMNS} from ${MIGRATIONS} order by "migration_name"`),
@@ -159,6 +166,8 @@ export const trackingSql = {
     actor: string;
     checksum: string;
     executionTimeMs: Value<number | null>;
+    upSql: Value<string | null>;
+    transactional: boolean | null;
   }) =>
     query<never>(UPSERT, [
       v.migrationName,
@@ -167,6 +176,8 @@ export const trackingSql = {
       null,
       v.executionTimeMs,
       v.checksum,
+      v.upSql,
+      v.transactional,
       null,
       null,
     ]),
@@ -182,14 +193,18 @@ export const trackingSql = {
     checksum: string;
     executionTimeMs: Value<number | null>;
     errorMessage: string;
+    upSql: Value<string | null>;
+    transactional: boolean;
   }) =>
-    query<never>(`${UPSERT} where ${MIGRATIONS}."status" <> $9`, [
+    query<never>(`${UPSERT} where ${MIGRATIONS}."status" <> $11`, [
       v.migrationName,
       "failed",
       v.actor,
       v.errorMessage,
       v.executionTimeMs,
       v.checksum,
+      v.upSql,
+      v.transactional,
       null,
       null,
       "applied",
@@ -198,8 +213,23 @@ export const trackingSql = {
   /** An applied (or failed) row becomes `rolled_back`, keeping who applied it and when. */
   markRolledBack: (v: { migrationName: string; actor: string }) =>
     query<never>(
-      `update ${MIGRATIONS} set "status" = $1, "rolled_back_at" = now(), "rolled_back_by" = $2 where "migration_name" = $3`,
-      ["rolled_back", v.actor, v.migrationName],
+      `update ${MIGRATIONS} set "status" = $1, "error_message" = $2, "rolled_back_at" = now(), "rolled_back_by" = $3 where "migration_name" = $4`,
+      ["rolled_back", null, v.actor, v.migrationName],
+    ),
+
+  /**
+   * A `transaction:false` down section started (no execution time yet: the claim, shown
+   * interrupted should it never finish) or failed partway: the row becomes `failed`, keeping who
+   * applied it and the SQL that ran.
+   */
+  markRollbackAttempt: (v: {
+    migrationName: string;
+    errorMessage: string;
+    executionTimeMs: number | null;
+  }) =>
+    query<never>(
+      `update ${MIGRATIONS} set "status" = $1, "error_message" = $2, "execution_time_ms" = $3, "transactional" = $4 where "migration_name" = $5`,
+      ["failed", v.errorMessage, v.executionTimeMs, false, v.migrationName],
     ),
 
   setChecksum: (v: { migrationName: string; checksum: string }) =>
@@ -232,6 +262,7 @@ export function toRecord(row: {
   error_message: string | null;
   execution_time_ms: number | null;
   checksum: string | null;
+  transactional?: boolean | null;
   rolled_back_at: Date | string | null;
   rolled_back_by: string | null;
 }): MigrationRecord {
@@ -243,6 +274,7 @@ export function toRecord(row: {
     errorMessage: row.error_message,
     executionTimeMs: row.execution_time_ms === null ? null : Number(row.execution_time_ms),
     checksum: row.checksum,
+    transactional: row.transactional ?? null,
     rolledBackAt: row.rolled_back_at === null ? null : new Date(row.rolled_back_at),
     rolledBackBy: row.rolled_back_by,
   };

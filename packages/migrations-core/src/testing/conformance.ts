@@ -100,6 +100,7 @@ export function describeExecutorConformance(
         status: "failed",
         errorMessage: outcome.error.message,
         checksum: m.checksum,
+        transactional: true,
       });
       expect(record?.executionTimeMs).toEqual(expect.any(Number));
       const events = await eventsOf("001_b");
@@ -163,6 +164,8 @@ export function describeExecutorConformance(
       expect(record?.status).toBe("failed");
       // A finished attempt records its time; only an interrupted one has none.
       expect(record?.executionTimeMs).toEqual(expect.any(Number));
+      // What it ran outside a transaction is in the row, whatever the file says later.
+      expect(record?.transactional).toBe(false);
       expect((await eventsOf("001_c"))[0]).toMatchObject({ action: "apply", outcome: "failed" });
     });
 
@@ -233,6 +236,81 @@ export function describeExecutorConformance(
         action: "rollback",
         outcome: "failed",
       });
+    });
+
+    it("records a transaction:false down section as started, and a failure partway as failed, blocking", async () => {
+      const up = migration(
+        "001_h",
+        "CREATE TABLE conf_h1 (id int);\nCREATE TABLE conf_h2 (id int);",
+      );
+      await x.applyMigration({ migration: up, actor: ACTOR });
+      const outcome = await x.rollbackMigration({
+        migration: {
+          ...up,
+          sql: "DROP TABLE conf_h1;\nDROP TABLE conf_missing;\nDROP TABLE conf_h2;",
+          transactional: false,
+        },
+        actor: "undoer",
+      });
+      expect(outcome).toMatchObject({ status: "failed", error: { code: "42P01" } });
+      // The statement before the failing one stays done, and the row says the down is half-run.
+      expect(await h.tableExists("conf_h1")).toBe(false);
+      expect(await h.tableExists("conf_h2")).toBe(true);
+      const record = await recordOf("001_h");
+      expect(record).toMatchObject({ status: "failed", transactional: false });
+      expect(record?.errorMessage).toMatch(/^rollback failed partway: .*conf_missing/);
+      expect(record?.executionTimeMs).toEqual(expect.any(Number));
+      expect((await eventsOf("001_h")).at(-1)).toMatchObject({
+        action: "rollback",
+        outcome: "failed",
+        actor: "undoer",
+      });
+    });
+
+    it("runs a transaction:false down section once when two rollbacks race for it", async () => {
+      const up = migration("001_i", "CREATE TABLE conf_i (id int);");
+      await x.applyMigration({ migration: up, actor: ACTOR });
+      const other = await h.connect();
+      const down = { ...up, sql: "DROP TABLE conf_i;", transactional: false };
+      const outcomes = await Promise.all([
+        x.rollbackMigration({ migration: down, actor: "one" }),
+        other.rollbackMigration({ migration: down, actor: "two" }),
+      ]);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(["not_applied", "rolled_back"]);
+      expect(await recordOf("001_i")).toMatchObject({ status: "rolled_back", errorMessage: null });
+      expect((await eventsOf("001_i")).map((e) => [e.action, e.outcome])).toEqual([
+        ["apply", "succeeded"],
+        ["rollback", "succeeded"],
+      ]);
+    });
+
+    it("refuses, under its lock, a rollback another applied migration rests on, or a drifted one", async () => {
+      for (const n of [1, 2]) {
+        await x.applyMigration({
+          migration: migration(`00${n}_j`, `CREATE TABLE conf_j${n} (id int);`),
+          actor: ACTOR,
+        });
+      }
+      // As a rollback planned on a read made before 002 was applied would ask.
+      const first = migration("001_j", "CREATE TABLE conf_j1 (id int);");
+      for (const transactional of [true, false]) {
+        await expect(
+          x.rollbackMigration({
+            migration: { ...first, sql: "DROP TABLE conf_j1;", transactional },
+            actor: ACTOR,
+          }),
+        ).rejects.toMatchObject({ code: "ROLLBACK_ORDER", mustRollBackFirst: "002_j" });
+      }
+      const second = migration("002_j", "CREATE TABLE conf_j2 (id int);");
+      await expect(
+        x.rollbackMigration({
+          migration: { ...second, sql: "DROP TABLE conf_j2;", checksum: "edited" },
+          actor: ACTOR,
+        }),
+      ).rejects.toMatchObject({ code: "CHECKSUM_DRIFT" });
+      expect(await h.tableExists("conf_j1")).toBe(true);
+      expect(await h.tableExists("conf_j2")).toBe(true);
+      expect((await x.readState()).map((r) => r.status)).toEqual(["applied", "applied"]);
     });
 
     it("runs nothing to roll back a migration that is not applied", async () => {

@@ -6,6 +6,8 @@ import {
   type EventQuery,
   type Executor,
   ExecutorUnavailableError,
+  type ForeignHistorySource,
+  type ForeignVersions,
   LockBusyError,
   type LockHandle,
   type MigrationEvent,
@@ -13,14 +15,25 @@ import {
   type MigrationToRun,
   type RollbackOutcome,
   type RollbackRequest,
+  rollbackFailedMessage,
   type SqlFailure,
   splitSqlStatements,
   startedMessage,
 } from "@studio/migrations-core";
 import { attemptEvent, elapsedSince, stateConflict } from "../attempt.ts";
 import { DEFAULT_TIMEOUTS, sleep, type Timeouts } from "../sql-failure.ts";
+import {
+  buildsIndexConcurrently,
+  closesTransaction,
+  dropLeftIndexes,
+  groupByTransaction,
+  INVALID_INDEXES_SQL,
+  LEFT_OPEN,
+  opensTransaction,
+  withLeftIndexes,
+} from "../statement-by-statement.ts";
 import type { SchemaMigrationEventsTable, SchemaMigrationsTable } from "../tracking-database.ts";
-import { TRACKING_TABLES_SQL } from "../tracking-schema.ts";
+import { TRACKING_TABLES_SQL, TRACKING_UPGRADE_SQL } from "../tracking-schema.ts";
 import { inline, quoteLiteral, trackingSql as t, toEvent, toRecord } from "../tracking-sql.ts";
 import {
   ALREADY_APPLIED,
@@ -32,6 +45,8 @@ import {
   NOT_APPLIED,
   revokedAttemptMarker,
   rollbackBatch,
+  rollbackRefusal,
+  rollbackStartBatch,
   STATE_CONFLICT,
   withinMigration,
 } from "../unit-batch.ts";
@@ -89,7 +104,6 @@ export class PgMetaExecutor implements Executor {
     const response = await this.transport.query(inline(t.selectRecords()));
     if (response.kind === "sql" && UNDEFINED_TABLE.has(response.failure.code ?? "")) return [];
     const rows = expectRows(response, "read the migration state");
-    this.trackingTablesExist = true;
     return rows.map((row) => toRecord(row as unknown as RecordRow));
   }
 
@@ -117,7 +131,7 @@ export class PgMetaExecutor implements Executor {
     // Over HTTP a request can reach the database after the client gave up on it: the attempt's
     // id lets the failure recorded for it stop such a late copy from running.
     const attempt = randomUUID().slice(0, 13);
-    const unit = applyBatch(migration, actor, this.timeouts, attempt);
+    const unit = applyBatch(migration, actor, this.timeouts, { attempt, offset: 0 });
     const response = await this.transport.query(unit.sql);
     const clientMs = elapsedSince(started);
     switch (response.kind) {
@@ -154,7 +168,7 @@ export class PgMetaExecutor implements Executor {
     await this.ensureTrackingTables();
     if (!migration.transactional) return this.rollbackStatementByStatement(migration, actor);
     const started = performance.now();
-    const unit = rollbackBatch(migration, actor, this.timeouts);
+    const unit = rollbackBatch(migration, actor, this.timeouts, { offset: 0 });
     const response = await this.transport.query(unit.sql);
     const clientMs = elapsedSince(started);
     switch (response.kind) {
@@ -163,14 +177,17 @@ export class PgMetaExecutor implements Executor {
           status: "rolled_back",
           executionTimeMs: Number(response.rows.at(-1)?.execution_time_ms ?? clientMs),
         };
-      case "sql":
+      case "sql": {
         if (response.failure.code === NOT_APPLIED) return { status: "not_applied" };
+        const refused = rollbackRefusal(response.failure, migration.name);
+        if (refused) throw refused;
         return this.recordRollbackFailure(
           migration,
           actor,
           clientMs,
           withinMigration(response.failure, unit),
         );
+      }
       case "unavailable":
         throw new ExecutorUnavailableError(
           `Could not roll back ${migration.name}: ${response.reason}; nothing ran.`,
@@ -214,6 +231,8 @@ export class PgMetaExecutor implements Executor {
               actor,
               checksum,
               executionTimeMs: null,
+              upSql: null,
+              transactional: null,
             }),
           ),
         );
@@ -231,7 +250,7 @@ export class PgMetaExecutor implements Executor {
             outcome: "succeeded",
             actor,
             executionTimeMs: null,
-            errorMessage: null,
+            errorMessage: change.kind === "mark_applied" ? (change.note ?? null) : null,
             checksum,
           }),
         ),
@@ -273,6 +292,10 @@ export class PgMetaExecutor implements Executor {
                 checksum: migration.checksum,
                 executionTimeMs,
                 errorMessage: failure.message,
+                // A transaction that rolled back left nothing of what it ran; statements run one by
+                // one may have left part of theirs.
+                upSql: migration.transactional ? null : migration.sql,
+                transactional: migration.transactional,
               }),
             ),
             inline(
@@ -307,6 +330,18 @@ export class PgMetaExecutor implements Executor {
               ALREADY_ROLLED_BACK,
               "already rolled back",
             ),
+            // Outside a transaction, the statements before the failing one stay done.
+            ...(migration.transactional
+              ? []
+              : [
+                  inline(
+                    t.markRollbackAttempt({
+                      migrationName: migration.name,
+                      errorMessage: rollbackFailedMessage(failure.message),
+                      executionTimeMs,
+                    }),
+                  ),
+                ]),
             inline(
               t.insertEvent(
                 attemptEvent(
@@ -357,6 +392,8 @@ export class PgMetaExecutor implements Executor {
             checksum: migration.checksum,
             executionTimeMs: null,
             errorMessage: startedMessage(actor),
+            upSql: migration.sql,
+            transactional: false,
           }),
         ),
         "select 'started' as outcome",
@@ -385,6 +422,8 @@ export class PgMetaExecutor implements Executor {
                 actor,
                 checksum: migration.checksum,
                 executionTimeMs,
+                upSql: migration.sql,
+                transactional: false,
               }),
             ),
             inline(
@@ -431,11 +470,15 @@ export class PgMetaExecutor implements Executor {
     migration: MigrationToRun,
     actor: string,
   ): Promise<RollbackOutcome> {
-    const [row] = expectRows(
-      await this.transport.query(inline(t.selectStatus(migration.name))),
-      "read the migration state",
-    );
-    if (row?.status !== "applied") return { status: "not_applied" };
+    // Checked and claimed in one request under the unit lock: a second rollback racing this one
+    // finds the claim and runs nothing.
+    const begin = await this.transport.query(rollbackStartBatch(migration, actor));
+    if (begin.kind === "sql") {
+      if (begin.failure.code === NOT_APPLIED) return { status: "not_applied" };
+      const refused = rollbackRefusal(begin.failure, migration.name);
+      if (refused) throw refused;
+    }
+    expectRows(begin, `record the rollback of ${migration.name} as started`);
     const started = performance.now();
     const failure = await this.runStatements(migration.sql);
     const executionTimeMs = elapsedSince(started);
@@ -458,21 +501,55 @@ export class PgMetaExecutor implements Executor {
     return { status: "rolled_back", executionTimeMs };
   }
 
-  /** Each statement alone, one request each; the first that does not succeed ends the run. */
+  /**
+   * Each statement alone, one request each — but a transaction the migration runs itself
+   * (`BEGIN` … `COMMIT`) as one request, since no session spans requests; the first that does not
+   * succeed ends the run. A concurrent index build that fails has the INVALID index it left
+   * dropped.
+   */
   private async runStatements(script: string): Promise<SqlFailure | null> {
-    for (const statement of splitSqlStatements(script)) {
-      const response = await this.transport.query(statement.text);
-      if (response.kind === "sql") return response.failure;
+    for (const group of groupByTransaction(splitSqlStatements(script))) {
+      const [first] = group;
+      const own = group.length > 1 || (first !== undefined && opensTransaction(first.text));
+      if (own && !closesTransaction(group.at(-1)?.text ?? "")) return LEFT_OPEN;
+      const text = group.map((statement) => statement.text).join(";\n");
+      const invalidBefore =
+        !own && buildsIndexConcurrently(text) ? await this.invalidIndexes() : null;
+      const response = await this.transport.query(text);
+      if (response.kind === "rows") continue;
+      let failure: SqlFailure;
+      if (response.kind === "sql") failure = response.failure;
       // Outside a transaction nothing is rolled back and no check can tell whether a lost
       // statement ran: say so, rather than the batch's "did not commit".
-      if (response.kind === "unavailable")
-        return lostStatement(`${response.reason}; this statement did not run`);
-      if (response.kind === "unknown")
-        return lostStatement(
+      else if (response.kind === "unavailable")
+        failure = lostStatement(`${response.reason}; this statement did not run`);
+      else
+        failure = lostStatement(
           `${response.reason}; this statement may or may not have run (outside a transaction, nothing was rolled back): inspect the database`,
         );
+      if (invalidBefore && response.kind === "sql") {
+        const left = await dropLeftIndexes(
+          [...(await this.invalidIndexes())].filter((name) => !invalidBefore.has(name)),
+          async (drop) => {
+            const dropped = await this.transport.query(drop);
+            if (dropped.kind === "rows") return null;
+            return dropped.kind === "sql" ? dropped.failure : lostStatement(dropped.reason);
+          },
+          this.timeouts,
+        );
+        failure = withLeftIndexes(failure, left);
+      }
+      return failure;
     }
     return null;
+  }
+
+  private async invalidIndexes(): Promise<Set<string>> {
+    const rows = expectRows(
+      await this.transport.query(INVALID_INDEXES_SQL),
+      "read the INVALID indexes",
+    );
+    return new Set(rows.map((row) => String(row.name)));
   }
 
   /** Repeats a request whose outcome is unknown, with backoff, until the database answers. */
@@ -492,14 +569,37 @@ export class PgMetaExecutor implements Executor {
     });
   }
 
-  /** Creates the tracking tables if no read has shown them yet (one request, once). */
+  /**
+   * Creates the tracking tables, or adds the columns this version records, if they are missing:
+   * one request, once per executor, before its first write.
+   */
   private async ensureTrackingTables(): Promise<void> {
     if (this.trackingTablesExist) return;
     const response = await this.transport.query(
-      batch(inline(t.lockUnit()), TRACKING_TABLES_SQL, "select true as exist"),
+      batch(
+        inline(t.lockUnit()),
+        TRACKING_TABLES_SQL,
+        TRACKING_UPGRADE_SQL,
+        "select true as exist",
+      ),
     );
     expectRows(response, "create the tracking tables");
     this.trackingTablesExist = true;
+  }
+
+  /** `adopt`: another tool's history (see `Executor.readForeignVersions`): two requests. */
+  async readForeignVersions(source: ForeignHistorySource): Promise<ForeignVersions> {
+    const { guardForeignRead, readForeignVersionsWith } = await import("../foreign-versions.ts");
+    return guardForeignRead(source, () =>
+      readForeignVersionsWith(
+        source,
+        async <R>(query: { sql: string; parameters: readonly unknown[] }) =>
+          expectRows(
+            await this.transport.query(inline(query)),
+            `read the ${source.kind} history`,
+          ) as R[],
+      ),
+    );
   }
 }
 

@@ -1,12 +1,21 @@
 import type { CompiledQuery } from "kysely";
 import type pg from "pg";
+import { DISCARD_SESSION_SQL, RESET_SESSION_SQL } from "../session-reset.ts";
 import type { SqlConnection, SqlTransport } from "../sql-executor.ts";
 import type { SqlQuery } from "../tracking-sql.ts";
 
-const BEGIN = "begin;\n";
+// A unit starts in a pristine session even on a server connection that another client left
+// otherwise (a pooler in transaction mode hands them around).
+const BEGIN = `begin;\n${RESET_SESSION_SQL};\n`;
 
-/** `pg` connections from a pool: a transaction or a session holds one client throughout. */
+/**
+ * `pg` connections from a pool: a transaction or a session holds one client throughout. A client
+ * that ran migration SQL outside a unit, or a unit that failed (a failed unit's `SET`s roll back,
+ * but not its `PREPARE`s or session locks), is reset with `DISCARD ALL` before its next use.
+ */
 export class PostgresTransport implements SqlTransport {
+  private readonly dirty = new WeakSet<pg.PoolClient>();
+
   constructor(private readonly pool: pg.Pool) {
     // An idle client killed by the server would otherwise crash the process.
     pool.on("error", () => {});
@@ -16,7 +25,7 @@ export class PostgresTransport implements SqlTransport {
     return this.withClient(async (client) => {
       await client.query("begin");
       try {
-        const result = await work(connectionOf(client));
+        const result = await work(this.connectionOf(client));
         await client.query("commit");
         return result;
       } catch (error) {
@@ -28,7 +37,7 @@ export class PostgresTransport implements SqlTransport {
   }
 
   session<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
-    return this.withClient((client) => work(connectionOf(client)));
+    return this.withClient((client) => work(this.connectionOf(client)));
   }
 
   readonly unitOffset = BEGIN.length;
@@ -46,6 +55,7 @@ export class PostgresTransport implements SqlTransport {
         );
         results = Array.isArray(answer) ? answer : [answer];
       } catch (error) {
+        this.dirty.add(client);
         // A dead connection cannot roll back; the server already has. Keep the original error.
         await client.query("rollback").catch(() => {});
         throw error;
@@ -73,6 +83,10 @@ export class PostgresTransport implements SqlTransport {
     client.on("error", ignore);
     let broken: Error | undefined;
     try {
+      if (this.dirty.has(client)) {
+        await client.query(DISCARD_SESSION_SQL);
+        this.dirty.delete(client);
+      }
       return await use(client);
     } catch (error) {
       if (
@@ -91,17 +105,19 @@ export class PostgresTransport implements SqlTransport {
       client.release(broken);
     }
   }
-}
 
-function connectionOf(client: pg.PoolClient): SqlConnection {
-  return {
-    async query<R>(query: SqlQuery<R> | CompiledQuery<R>): Promise<R[]> {
-      const result = await client.query({ text: query.sql, values: [...query.parameters] });
-      return result.rows as R[];
-    },
-    async script(sql: string): Promise<void> {
-      // No parameters: pg sends it with the simple protocol, which runs several statements.
-      await client.query(sql);
-    },
-  };
+  private connectionOf(client: pg.PoolClient): SqlConnection {
+    return {
+      async query<R>(query: SqlQuery<R> | CompiledQuery<R>): Promise<R[]> {
+        const result = await client.query({ text: query.sql, values: [...query.parameters] });
+        return result.rows as R[];
+      },
+      script: async (sql: string): Promise<void> => {
+        // Scripts are migration SQL (or settings): whatever they do to the session stays.
+        this.dirty.add(client);
+        // No parameters: pg sends it with the simple protocol, which runs several statements.
+        await client.query(sql);
+      },
+    };
+  }
 }

@@ -1,0 +1,35 @@
+/**
+ * What keeps one migration's session from leaking into the next, and into the engine's own
+ * bookkeeping (SPEC §4 *Isolated*). A migration may do to its session whatever SQL allows — `SET`
+ * without `LOCAL`, `SET ROLE`, `SET SESSION AUTHORIZATION`, a temp table, `PREPARE`, `LISTEN`, a
+ * session advisory lock, `standard_conforming_strings`, `client_encoding` — and on a pooled `pg`
+ * connection or PGlite's one connection, the next migration and the bookkeeping would run in that
+ * session.
+ */
+
+/**
+ * Everything `DISCARD ALL` does, as statements that may run inside a transaction block (where
+ * `DISCARD ALL` itself may not): it runs after a migration's SQL, in the migration's own
+ * transaction, before the bookkeeping — so the row and the event are written as the connecting
+ * role, with the configured settings — and at the head of every unit, so a migration starts in a
+ * pristine session. Like any `SET`, it takes effect for the session when its transaction commits.
+ *
+ * `role` and `session_authorization` are not reset by `RESET ALL`, hence the first two. The
+ * advisory-lock release is a `DO` block because a `select` would add a result set, which
+ * postgres-meta would answer instead of the batch's own last one.
+ */
+export const RESET_SESSION_SQL = [
+  "set session authorization default",
+  "reset role",
+  "reset all",
+  "deallocate all",
+  "unlisten *",
+  "close all",
+  "discard plans",
+  "discard sequences",
+  "discard temp",
+  "do $reset$ begin perform pg_catalog.pg_advisory_unlock_all(); end $reset$",
+].join(";\n");
+
+/** For a connection outside any transaction: the same, in one statement. */
+export const DISCARD_SESSION_SQL = "discard all";
