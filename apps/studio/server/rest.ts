@@ -3,6 +3,7 @@ import type {
   MigrationView,
   Problem,
   RollbackReport,
+  RollbackRunReport,
   StatusReport,
 } from "@studio/migrations-core";
 import {
@@ -33,13 +34,26 @@ export const applyBody = z
   })
   .strict();
 
+/**
+ * Exactly one of `migration_name` (that migration), `to` (every migration applied after it, which
+ * stays applied) or `steps` (the newest N), SPEC §4 Rollback.
+ */
 export const rollbackBody = z
   .object({
-    migration_name: migrationName,
+    migration_name: migrationName.optional(),
+    to: migrationName.optional(),
+    steps: z.number().int("must be a whole number").min(1, "must be at least 1").optional(),
     mark_only: z.boolean().optional(),
     dry_run: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (v) => [v.migration_name, v.to, v.steps].filter((field) => field !== undefined).length === 1,
+    {
+      message:
+        "give exactly one of migration_name (that migration), to (everything applied after it) or steps (the newest N)",
+    },
+  );
 
 export type RestCaller = Awaited<ReturnType<typeof callerFor>>;
 
@@ -155,7 +169,7 @@ function restProblem(problem: Problem) {
   };
 }
 
-function restStep(step: ApplyReport["results"][number]) {
+function restStep(step: ApplyReport["results"][number] | RollbackRunReport["results"][number]) {
   return {
     migration_name: step.migrationName,
     status: step.status,
@@ -169,7 +183,11 @@ export function restApply(report: ApplyReport) {
   return { results: report.results.map(restStep), ...(report.dryRun && { dry_run: true }) };
 }
 
-export function restRollback(report: RollbackReport) {
+/** One migration's rollback, or — for `to` / `steps` — a step per migration, like apply's. */
+export function restRollback(report: RollbackReport | RollbackRunReport) {
+  if ("results" in report) {
+    return { results: report.results.map(restStep), ...(report.dryRun && { dry_run: true }) };
+  }
   return {
     migration_name: report.migrationName,
     status: report.status,

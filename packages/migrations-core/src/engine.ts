@@ -1,16 +1,27 @@
-import { InvalidInputError, InvalidMigrationFileError, type SqlFailure } from "./errors.ts";
-import type { Bookkeeping, Executor, LockHandle } from "./executor.ts";
-import { isValidMigrationName } from "./migration.ts";
 import {
+  InvalidInputError,
+  InvalidMigrationFileError,
+  type SqlFailure,
+  StateConflictError,
+} from "./errors.ts";
+import type { Bookkeeping, Executor, LockHandle } from "./executor.ts";
+import { type ForeignTool, foreignTableOf } from "./foreign-history.ts";
+import { isValidMigrationName, MIGRATION_NAME_RULE } from "./migration.ts";
+import {
+  type AdoptResult,
   type ApplyPlan,
   type ApplyTarget,
+  fileProblemsBlocking,
   type PlanInput,
+  planAdopt,
   planApply,
   planBaseline,
   planResolve,
   planRollback,
+  planRollbackRun,
   planStatus,
   type Resolution,
+  type RollbackRunTarget,
   type StatusReport,
 } from "./planner.ts";
 import type { MigrationAction, MigrationEvent } from "./records.ts";
@@ -83,6 +94,68 @@ export interface RollbackReport {
   sql: string | null;
 }
 
+/** `rollback --to <name>` / `--steps N` (SPEC §4 Rollback): exactly one of `to` and `steps`. */
+export interface RollbackRunOptions {
+  /** Roll back every migration applied after this one, which stays applied. */
+  to?: string | undefined;
+  /** Roll back the newest N (a whole number ≥ 1). */
+  steps?: number | undefined;
+  /** Mark them all rolled back without running any SQL (undone by hand). */
+  markOnly?: boolean | undefined;
+  dryRun?: boolean | undefined;
+  actor: string;
+}
+
+export type RollbackStepStatus =
+  | "rolled_back"
+  | "marked_rolled_back"
+  /** Found not applied when its turn came (another applier, over a per-unit executor). */
+  | "not_applied"
+  | "failed"
+  /** Not attempted: an earlier step failed. */
+  | "skipped"
+  | "would_roll_back";
+
+/** One migration of a rollback run; the same fields as an apply step. */
+export interface RollbackStepResult {
+  migrationName: string;
+  status: RollbackStepStatus;
+  executionTimeMs: number | null;
+  error: SqlFailure | null;
+  /** The down SQL that ran, or would run on a dry run; null for mark-only. */
+  sql: string | null;
+  /** Whether its down section runs in a transaction. */
+  transactional: boolean;
+}
+
+export interface RollbackRunReport {
+  dryRun: boolean;
+  /** What was asked for: exactly one of the two is set. */
+  to: string | null;
+  steps: number | null;
+  markOnly: boolean;
+  /** Every migration of the run, newest first; after a failure, the rest are `skipped`. */
+  results: RollbackStepResult[];
+  /** The step that failed, when one did: the run stopped there. */
+  failed: RollbackStepResult | null;
+}
+
+export interface AdoptOptions {
+  /** The tool whose history to adopt. */
+  from: ForeignTool;
+  /** Its history table, `table` or `schema.table` (see `ForeignHistorySource`). */
+  table?: string | undefined;
+  actor: string;
+}
+
+export interface AdoptReport {
+  from: ForeignTool;
+  /** The table read, schema-qualified as resolved (e.g. `public.schema_migrations`). */
+  table: string;
+  /** One per distinct version found there, in version order. */
+  results: AdoptResult[];
+}
+
 export interface BaselineReport {
   results: { migrationName: string; status: "baselined" | "already_applied" }[];
 }
@@ -113,6 +186,10 @@ export interface MigrationEngine {
   list(): Promise<StatusReport>;
   apply(options: ApplyOptions): Promise<ApplyReport>;
   rollback(options: RollbackOptions): Promise<RollbackReport>;
+  /** `rollback --to` / `--steps`: several migrations, newest first, each its own unit. */
+  rollbackMany(options: RollbackRunOptions): Promise<RollbackRunReport>;
+  /** Records as applied the versions another tool recorded that match local files. */
+  adopt(options: AdoptOptions): Promise<AdoptReport>;
   baseline(options: { upTo: string; actor: string }): Promise<BaselineReport>;
   resolve(options: {
     migrationName: string;
@@ -178,9 +255,11 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
     async apply(opts) {
       requireActor(opts.actor);
       const target = applyTarget(opts);
-      // Parse before taking the lock: a broken file should not make others wait.
+      // Parse before taking the lock: a broken file should not make others wait. It blocks only
+      // an apply that would have to pass it (SPEC §2); warnings block nothing.
       const loaded = await source.load();
-      if (loaded.problems.length > 0) throw new InvalidMigrationFileError(loaded.problems);
+      const unloadable = fileProblemsBlocking(loaded.problems, target);
+      if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
 
       if (opts.dryRun) {
         const plan = planApply(await readInput(loaded), target, opts);
@@ -321,6 +400,122 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       });
     },
 
+    async rollbackMany(opts) {
+      requireActor(opts.actor);
+      const target = rollbackRunTarget(opts);
+      const dryRun = Boolean(opts.dryRun);
+      const markOnly = Boolean(opts.markOnly);
+      const report = (
+        results: RollbackStepResult[],
+        failed: RollbackStepResult | null,
+      ): RollbackRunReport => ({
+        dryRun,
+        to: target.kind === "to" ? target.migrationName : null,
+        steps: target.kind === "steps" ? target.count : null,
+        markOnly,
+        results,
+        failed,
+      });
+      const rollbackStep = (
+        migrationName: string,
+        status: RollbackStepStatus,
+        transactional: boolean,
+        extra: Partial<RollbackStepResult> = {},
+      ): RollbackStepResult => ({
+        migrationName,
+        status,
+        executionTimeMs: null,
+        error: null,
+        sql: null,
+        transactional,
+        ...extra,
+      });
+
+      if (dryRun) {
+        const plan = planRollbackRun(await readInput(), target, { markOnly });
+        return report(
+          plan.steps.map((s) =>
+            s.kind === "run_down"
+              ? rollbackStep(s.migration.name, "would_roll_back", s.migration.downTransactional, {
+                  sql: s.migration.down,
+                })
+              : rollbackStep(s.migrationName, "would_roll_back", true),
+          ),
+          null,
+        );
+      }
+
+      // Planned under the lock, on a fresh read: what another applier did meanwhile counts.
+      return underLock(opts.actor, async () => {
+        const plan = planRollbackRun(await readInput(), target, { markOnly });
+        const results: RollbackStepResult[] = [];
+        let failed: RollbackStepResult | null = null;
+        for (const s of plan.steps) {
+          const name = s.kind === "run_down" ? s.migration.name : s.migrationName;
+          const transactional = s.kind === "run_down" ? s.migration.downTransactional : true;
+          if (failed) {
+            results.push(rollbackStep(name, "skipped", transactional));
+            continue;
+          }
+          if (s.kind === "mark_only") {
+            try {
+              await record([s.change], opts.actor);
+              results.push(rollbackStep(name, "marked_rolled_back", true));
+            } catch (error) {
+              // Only a per-unit executor can find it changed: someone rolled it back meanwhile.
+              if (!(error instanceof StateConflictError)) throw error;
+              results.push(rollbackStep(name, "not_applied", true));
+            }
+            continue;
+          }
+          const down = s.migration.down as string;
+          const outcome = await executor.rollbackMigration({
+            migration: {
+              name,
+              sql: down,
+              transactional,
+              checksum: s.migration.checksum,
+            },
+            actor: opts.actor,
+          });
+          if (outcome.status === "not_applied") {
+            results.push(rollbackStep(name, "not_applied", transactional));
+            continue;
+          }
+          log({
+            migrationName: name,
+            action: "rollback",
+            outcome: outcome.status === "rolled_back" ? "succeeded" : "failed",
+            executionTimeMs: outcome.executionTimeMs,
+            actor: opts.actor,
+            error: outcome.status === "failed" ? outcome.error.message : null,
+          });
+          const result = rollbackStep(name, outcome.status, transactional, {
+            executionTimeMs: outcome.executionTimeMs,
+            error: outcome.status === "failed" ? outcome.error : null,
+            sql: down,
+          });
+          results.push(result);
+          if (outcome.status === "failed") failed = result;
+        }
+        return report(results, failed);
+      });
+    },
+
+    async adopt({ from, table, actor }) {
+      requireActor(actor);
+      // Refuses an unknown tool or a malformed table name before touching the database.
+      foreignTableOf({ kind: from, table });
+      const loaded = await source.load();
+      // A read only, outside the lock: a missing table should not make other appliers wait.
+      const foreign = await executor.readForeignVersions({ kind: from, table });
+      return underLock(actor, async () => {
+        const plan = planAdopt(await readInput(loaded), foreign, from);
+        await record(plan.changes, actor);
+        return { from, table: foreign.table, results: plan.results };
+      });
+    },
+
     async baseline({ upTo, actor }) {
       requireActor(actor);
       requireName(upTo, "upTo");
@@ -406,10 +601,27 @@ function applyTarget(opts: ApplyOptions): ApplyTarget {
   return { kind: "all" };
 }
 
+function rollbackRunTarget(opts: RollbackRunOptions): RollbackRunTarget {
+  if ((opts.to === undefined) === (opts.steps === undefined)) {
+    throw new InvalidInputError(
+      "Give exactly one of to (roll back everything applied after that migration) or steps (the newest N).",
+    );
+  }
+  if (opts.to !== undefined) {
+    requireName(opts.to, "to");
+    return { kind: "to", migrationName: opts.to };
+  }
+  const count = opts.steps as number;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new InvalidInputError(`steps must be a whole number of at least 1 (got ${count}).`);
+  }
+  return { kind: "steps", count };
+}
+
 function requireName(name: string, field: string): void {
   if (!isValidMigrationName(name)) {
     throw new InvalidInputError(
-      `${field} "${name}" is not a migration name (NNN_snake_case, e.g. 008_add_active_org_tracking).`,
+      `${field} "${name}" is not a migration name (${MIGRATION_NAME_RULE}).`,
     );
   }
 }

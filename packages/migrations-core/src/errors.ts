@@ -10,7 +10,10 @@ export type MigrationErrorCode =
   | "INVALID_INPUT"
   /** A migration name that no file and no record knows. */
   | "MIGRATION_NOT_FOUND"
-  /** A migration file that cannot be loaded (empty, unparsable, duplicate prefix, not text). */
+  /**
+   * A migration file that cannot be loaded (empty, unparsable, a version two files share, not
+   * text), where the run would have to pass it (SPEC §2; warnings never raise it).
+   */
   | "INVALID_MIGRATION_FILE"
   /** Another applier holds the migration lock and did not release it in time. */
   | "LOCK_BUSY"
@@ -28,6 +31,8 @@ export type MigrationErrorCode =
   | "ROLLBACK_ORDER"
   /** Rolling back a migration that has no down section (or no file) without `markOnly`. */
   | "NO_DOWN_MIGRATION"
+  /** `adopt`: the other tool's history table (or its `version` column) is not in the database. */
+  | "FOREIGN_HISTORY_NOT_FOUND"
   /** A migration's SQL failed; the migration was not applied. */
   | "MIGRATION_FAILED"
   /** The database could not be reached, or an attempt's outcome could not be established. */
@@ -56,25 +61,43 @@ export class MigrationNotFoundError extends MigrationError {
   }
 }
 
-/** Where a load problem was found: the file, and the 1-based line when one applies. */
+/**
+ * A problem found loading the migration files: where (the file, and the 1-based line of the file
+ * when one applies), what, and whether it blocks.
+ *
+ * - `error`: the file does not load. It blocks what would have to pass it — an apply of all
+ *   pending migrations, or of any target at or after its `version` (every target, when the
+ *   version is unknown) — and nothing else: `list`, `history`, rollbacks and applies up to an
+ *   earlier migration go on.
+ * - `warning`: blocks nothing. The migration loads (an option dbmate ignores), or the file is
+ *   ignored as dbmate would never read it as a migration either (a `.sql` file whose name is not
+ *   a migration name).
+ */
 export interface MigrationFileProblem {
   file: string;
   line: number | null;
   message: string;
+  severity: "error" | "warning";
+  /** The version (leading digits, as written) of the migration the file holds, when known. */
+  version: string | null;
+  /** The migration's name (the file stem), when the file has a migration name. */
+  migrationName: string | null;
 }
 
 export class InvalidMigrationFileError extends MigrationError {
   readonly code = "INVALID_MIGRATION_FILE";
+  /** The blocking problems (errors) that stopped the run. */
   constructor(readonly problems: readonly MigrationFileProblem[]) {
     super(`Migration files cannot be loaded: ${problems.map(formatFileProblem).join("; ")}`, {
-      hint: "Fix or remove the file, then retry.",
+      hint: "Fix or remove the file, then retry; applying only the migrations before it (upTo) is not blocked.",
     });
   }
 }
 
+/** `file:line: message`, with `warning: ` before the message of a non-blocking problem. */
 export function formatFileProblem(problem: MigrationFileProblem): string {
   const at = problem.line === null ? problem.file : `${problem.file}:${problem.line}`;
-  return `${at}: ${problem.message}`;
+  return `${at}: ${problem.severity === "warning" ? "warning: " : ""}${problem.message}`;
 }
 
 export class LockBusyError extends MigrationError {
@@ -171,12 +194,53 @@ export class NoDownMigrationError extends MigrationError {
   constructor(
     readonly migrationName: string,
     reason: "no_down_section" | "no_file",
+    /**
+     * When the migration is one of a run (`rollback --to` / `--steps`): the run, described (e.g.
+     * `everything applied after 001_a`). The whole run is refused before anything runs.
+     */
+    run?: string,
+  ) {
+    const why =
+      reason === "no_file"
+        ? "its file is missing, so there is no down SQL to run"
+        : "it has no down section";
+    super(
+      run === undefined
+        ? `Cannot roll back ${migrationName}: ${why}.`
+        : `Cannot roll back ${run}: ${migrationName} is among them and ${why}; nothing was rolled back.`,
+      {
+        hint:
+          run === undefined
+            ? "Undo it by hand if needed, then mark it rolled back (markOnly)."
+            : `Roll back what was applied after ${migrationName} first, then undo ${migrationName} by hand and mark it rolled back (markOnly); or, if every migration of the run was undone by hand, mark them all (markOnly).`,
+      },
+    );
+  }
+}
+
+/**
+ * `adopt` found no history of the other tool where it looked: no such table in the database, or a
+ * table without a `version` column.
+ */
+export class ForeignHistoryNotFoundError extends MigrationError {
+  readonly code = "FOREIGN_HISTORY_NOT_FOUND";
+  constructor(
+    /** `dbmate` or `supabase`. */
+    readonly tool: string,
+    /** The table looked for, schema-qualified as resolved (e.g. `public.schema_migrations`). */
+    readonly table: string,
+    reason: "no_table" | "no_version_column" = "no_table",
   ) {
     super(
-      reason === "no_file"
-        ? `Cannot roll back ${migrationName}: its file is missing, so there is no down SQL to run.`
-        : `Cannot roll back ${migrationName}: it has no down section.`,
-      { hint: "Undo it by hand if needed, then mark it rolled back (markOnly)." },
+      reason === "no_table"
+        ? `There is no ${tool} table ${table} in this database.`
+        : `The ${tool} table ${table} has no version column.`,
+      {
+        hint:
+          tool === "dbmate"
+            ? "Name the table dbmate used with --table (dbmate's --migrations-table), schema-qualified if it is not in the connection's current schema."
+            : "The Supabase CLI records its history in supabase_migrations.schema_migrations; name another table with --table.",
+      },
     );
   }
 }

@@ -1,4 +1,5 @@
 import type { SqlFailure } from "./errors.ts";
+import type { ForeignHistorySource, ForeignVersions } from "./foreign-history.ts";
 import type { MigrationEvent, MigrationRecord, RecordedStatus } from "./records.ts";
 
 /**
@@ -57,7 +58,7 @@ export interface Executor {
   rollbackMigration(request: RollbackRequest): Promise<RollbackOutcome>;
 
   /**
-   * Writes bookkeeping without running migration SQL (baseline, resolve, mark-only rollback):
+   * Writes bookkeeping without running migration SQL (baseline, adopt, resolve, mark-only rollback):
    * all changes and one `succeeded` event per change commit together. When any row's status is
    * not one the change expects, nothing is written and `StateConflictError` is thrown.
    */
@@ -65,6 +66,15 @@ export interface Executor {
 
   /** Audit events, newest first. */
   readEvents(query: EventQuery): Promise<MigrationEvent[]>;
+
+  /**
+   * `adopt`: the versions another migration tool recorded in its own table (SPEC §4 Adopt), as
+   * text, with the table as resolved (`schema.table`). The table name is an identifier, always
+   * quoted (never spliced unquoted); an unqualified one is looked up in the connection's current
+   * schema, as dbmate does. Throws `ForeignHistoryNotFoundError` when the table, or its
+   * `version` column, is not there. Reads only: takes no lock and writes nothing.
+   */
+  readForeignVersions(source: ForeignHistorySource): Promise<ForeignVersions>;
 
   /** Releases connections. The executor is unusable afterwards. */
   close(): Promise<void>;
@@ -130,6 +140,12 @@ export type Bookkeeping =
       checksum: string;
       action: "baseline" | "resolve";
       expect: readonly ExpectedState[];
+      /**
+       * What the event says besides (`adopt`: where the history came from, e.g. `adopted from
+       * dbmate (public.schema_migrations, version 001)`), in its `error_message` column — the
+       * audit trail's only free-text column, which on a succeeded event carries a note.
+       */
+      note?: string | undefined;
     }
   | {
       /** The row becomes `rolled_back` now, by the actor. */

@@ -1,6 +1,8 @@
 export { checksumOf, normaliseLineEndings } from "./checksum.ts";
 export { directorySource } from "./directory-source.ts";
 export {
+  type AdoptOptions,
+  type AdoptReport,
   type ApplyOptions,
   type ApplyReport,
   type ApplyStepResult,
@@ -18,11 +20,16 @@ export {
   type ResolveReport,
   type RollbackOptions,
   type RollbackReport,
+  type RollbackRunOptions,
+  type RollbackRunReport,
+  type RollbackStepResult,
+  type RollbackStepStatus,
 } from "./engine.ts";
 export {
   ChecksumDriftError,
   EarlierPendingError,
   ExecutorUnavailableError,
+  ForeignHistoryNotFoundError,
   formatFileProblem,
   InvalidInputError,
   InvalidMigrationFileError,
@@ -54,6 +61,19 @@ export type {
   RollbackRequest,
 } from "./executor.ts";
 export {
+  adoptedNote,
+  FOREIGN_TABLE_NAME,
+  FOREIGN_TOOLS,
+  type ForeignHistorySource,
+  type ForeignTable,
+  type ForeignTool,
+  type ForeignVersions,
+  foreignTableOf,
+  foreignToolLabel,
+  isForeignTool,
+  quoteIdentifier,
+} from "./foreign-history.ts";
+export {
   createMemoryDatabase,
   type InjectedFailure,
   type MemoryDatabase,
@@ -65,35 +85,49 @@ export {
   comparePrefixes,
   isMigrationFileName,
   isValidMigrationName,
+  MAX_MIGRATION_NAME_LENGTH,
+  MIGRATION_NAME_PATTERN,
+  MIGRATION_NAME_RULE,
   type Migration,
   migrationPrefix,
 } from "./migration.ts";
 export { type ParseResult, parseMigration } from "./parse-migration.ts";
 export {
+  type AdoptPlan,
+  type AdoptResult,
+  type AdoptStatus,
   type ApplyPlan,
   type ApplyTarget,
   type ChecksumState,
+  fileProblemsBlocking,
   type MigrationState,
   type MigrationView,
   type PlanInput,
   type Problem,
   type ProblemKind,
+  planAdopt,
   planApply,
   planBaseline,
   planResolve,
   planRollback,
+  planRollbackRun,
   planStatus,
   type Resolution,
   type RollbackPlan,
+  type RollbackRunPlan,
+  type RollbackRunTarget,
   type StatusReport,
 } from "./planner.ts";
 export {
   type EventOutcome,
   isInterrupted,
+  isRollbackAttempt,
   type MigrationAction,
   type MigrationEvent,
   type MigrationRecord,
   type RecordedStatus,
+  rollbackFailedMessage,
+  rollbackStartedMessage,
   startedMessage,
 } from "./records.ts";
 export {

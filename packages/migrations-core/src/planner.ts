@@ -2,6 +2,7 @@ import {
   ChecksumDriftError,
   EarlierPendingError,
   formatFileProblem,
+  InvalidInputError,
   InvalidMigrationFileError,
   MigrationBlockedError,
   type MigrationFileProblem,
@@ -12,14 +13,16 @@ import {
   StateConflictError,
 } from "./errors.ts";
 import type { Bookkeeping } from "./executor.ts";
+import { adoptedNote, type ForeignTool, type ForeignVersions } from "./foreign-history.ts";
 import {
   compareMigrationNames,
   comparePrefixes,
   type Migration,
   migrationPrefix,
   migrationSortKey,
+  significantDigits,
 } from "./migration.ts";
-import { isInterrupted, type MigrationRecord } from "./records.ts";
+import { isInterrupted, isRollbackAttempt, type MigrationRecord } from "./records.ts";
 
 /**
  * The planner: pure functions from (migrations on disk, rows recorded) to what is applied, what is
@@ -146,7 +149,10 @@ function analyse(input: PlanInput): Analysis {
         ? "applied"
         : record?.status === "failed" && isInterrupted(record)
           ? "interrupted"
-          : record?.status === "failed" && migration?.transactional === false
+          : // Whether the attempt ran in a transaction is what its row says: editing the file
+            // afterwards changes nothing of what it left behind.
+            record?.status === "failed" &&
+              (record.transactional ?? migration?.transactional) === false
             ? "failed"
             : "pending";
     const recorded = record?.checksum ?? null;
@@ -186,7 +192,24 @@ function analyse(input: PlanInput): Analysis {
         blocking: false,
       });
     }
-    if (state === "interrupted") {
+    const rollbackAttempt = record !== null && isRollbackAttempt(record);
+    if (state === "interrupted" && rollbackAttempt) {
+      problems.push({
+        kind: "interrupted",
+        migrationName: name,
+        message: `${name}'s rollback never finished (${record?.errorMessage}): its down section runs outside a transaction, so part of it may have run.`,
+        hint: `Inspect the database, then resolve ${name} as applied (the down section's changes undone by hand) or rolled_back (finished by hand).`,
+        blocking: true,
+      });
+    } else if (state === "failed" && rollbackAttempt) {
+      problems.push({
+        kind: "failed",
+        migrationName: name,
+        message: `${name}'s rollback ${(record?.errorMessage ?? "").replace(/^rollback /, "")}: its down section runs outside a transaction, so the statements before the failing one stay done.`,
+        hint: `Inspect the database, then resolve ${name} as applied (the down section's changes undone by hand) or rolled_back (finished by hand).`,
+        blocking: true,
+      });
+    } else if (state === "interrupted") {
       problems.push({
         kind: "interrupted",
         migrationName: name,
@@ -231,12 +254,15 @@ function analyse(input: PlanInput): Analysis {
     }
   }
   for (const problem of input.fileProblems ?? []) {
+    const error = problem.severity === "error";
     problems.push({
       kind: "invalid_file",
-      migrationName: stemOf(problem.file),
+      migrationName: problem.migrationName,
       message: formatFileProblem(problem),
-      hint: "Fix or remove the file; nothing can be applied until every migration file loads.",
-      blocking: true,
+      hint: error
+        ? "Fix or remove the file. Until it loads, applying all pending migrations, or up to any migration at or after it, is refused; applying up to an earlier one, rollbacks, list and history go on."
+        : "Nothing is blocked; fix the file to clear the warning.",
+      blocking: error,
     });
   }
 
@@ -271,6 +297,23 @@ export interface ApplyPlan {
 }
 
 /**
+ * The load errors an apply of `target` would have to pass (SPEC §2): for all pending, every one;
+ * for a named target (`one` or `upTo`), those of a file whose version is at or before the
+ * target's, or unknown. Warnings never block.
+ */
+export function fileProblemsBlocking(
+  problems: readonly MigrationFileProblem[] | undefined,
+  target: ApplyTarget,
+): MigrationFileProblem[] {
+  const errors = (problems ?? []).filter((p) => p.severity === "error");
+  if (target.kind === "all") return errors;
+  const version = migrationPrefix(target.migrationName);
+  return errors.filter(
+    (p) => version === null || p.version === null || comparePrefixes(p.version, version) <= 0,
+  );
+}
+
+/**
  * Plans an apply, or throws the typed error that stops it before anything runs: invalid files,
  * interrupted or partly failed migrations, drift, an unknown target, earlier pending migrations
  * for a named target, out-of-order migrations not explicitly allowed.
@@ -281,9 +324,8 @@ export function planApply(
   options: { allowOutOfOrder?: boolean | undefined } = {},
 ): ApplyPlan {
   const { report, byName } = analyse(input);
-  if (input.fileProblems && input.fileProblems.length > 0) {
-    throw new InvalidMigrationFileError(input.fileProblems);
-  }
+  const unloadable = fileProblemsBlocking(input.fileProblems, target);
+  if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
   const blocked = report.migrations.filter(
     (m) => m.state === "failed" || m.state === "interrupted",
   );
@@ -358,6 +400,8 @@ export function planRollback(
   if (report.lastApplied !== null && report.lastApplied !== migrationName) {
     throw new RollbackOrderError(migrationName, report.lastApplied);
   }
+  // SPEC §2: drift blocks any rollback of that migration until an operator resolves it.
+  if (entry.view.checksum.state === "drift") throw new ChecksumDriftError([migrationName]);
   if (options.markOnly) {
     return {
       kind: "mark_only",
@@ -371,14 +415,228 @@ export function planRollback(
   return { kind: "run_down", migration: entry.migration };
 }
 
+/** What a rollback run covers: everything applied after a migration, or the newest N. */
+export type RollbackRunTarget =
+  | { kind: "to"; migrationName: string }
+  | { kind: "steps"; count: number };
+
+/** A planned rollback run: one step per migration, newest first, each its own unit. */
+export interface RollbackRunPlan {
+  steps: Exclude<RollbackPlan, { kind: "not_applied" }>[];
+}
+
+/**
+ * Plans `rollback --to <name>` (every migration applied after `<name>`, which stays applied) or
+ * `--steps N` (the newest N), newest first — "newest" as for a single rollback: the most recently
+ * applied, ties (a baseline records several at one instant) broken by version — so that each step
+ * is the one a single rollback would accept. Refuses the whole run, before anything runs, when
+ * `<name>` is unknown or not applied, N is not a whole number ≥ 1 or more than are applied, a
+ * migration of the run has drifted, or — unless `markOnly`, which marks them all — one has no
+ * down section (or no file).
+ */
+export function planRollbackRun(
+  input: PlanInput,
+  target: RollbackRunTarget,
+  options: { markOnly?: boolean | undefined } = {},
+): RollbackRunPlan {
+  const { report, byName } = analyse(input);
+  const newestFirst = appliedNewestFirst(report);
+  let chosen: MigrationView[];
+  let description: string;
+  if (target.kind === "to") {
+    const name = target.migrationName;
+    const entry = byName.get(name);
+    if (!entry) throw new MigrationNotFoundError(name);
+    if (entry.view.state !== "applied") {
+      throw new StateConflictError(
+        name,
+        `Cannot roll back to ${name}: it is not applied (${entry.view.state}), so it cannot be the migration that stays applied.`,
+        "Name an applied migration: everything applied after it is rolled back, and it stays applied.",
+      );
+    }
+    chosen = newestFirst.slice(
+      0,
+      newestFirst.findIndex((view) => view.name === name),
+    );
+    description = `everything applied after ${name}`;
+  } else {
+    const { count } = target;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new InvalidInputError(`steps must be a whole number of at least 1 (got ${count}).`);
+    }
+    if (count > newestFirst.length) {
+      throw new StateConflictError(
+        null,
+        `Cannot roll back the newest ${count} migrations: only ${newestFirst.length} ${newestFirst.length === 1 ? "is" : "are"} applied.`,
+        "Look at what is applied (list), and ask for at most that many steps.",
+      );
+    }
+    chosen = newestFirst.slice(0, count);
+    description = count === 1 ? "the newest migration" : `the newest ${count} migrations`;
+  }
+  const drifted = chosen.filter((view) => view.checksum.state === "drift");
+  if (drifted.length > 0) throw new ChecksumDriftError(drifted.map((view) => view.name));
+  const steps: RollbackRunPlan["steps"] = [];
+  for (const view of chosen) {
+    const migration = byName.get(view.name)?.migration ?? null;
+    if (options.markOnly) {
+      steps.push({
+        kind: "mark_only",
+        migrationName: view.name,
+        change: {
+          kind: "mark_rolled_back",
+          migrationName: view.name,
+          action: "rollback",
+          expect: ["applied"],
+        },
+      });
+    } else if (migration === null) {
+      // A file that is there but does not load is not a missing one: say which it is.
+      const unloadable = (input.fileProblems ?? []).filter(
+        (p) => p.severity === "error" && p.migrationName === view.name,
+      );
+      if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
+      throw new NoDownMigrationError(view.name, "no_file", description);
+    } else if (migration.down === null) {
+      throw new NoDownMigrationError(view.name, "no_down_section", description);
+    } else {
+      steps.push({ kind: "run_down", migration });
+    }
+  }
+  return { steps };
+}
+
+/** Applied migrations, most recently applied first (ties: the higher version first). */
+function appliedNewestFirst(report: StatusReport): MigrationView[] {
+  // `report.applied` is in version order, and the sort is stable: ties keep it, reversed.
+  return [...report.applied]
+    .reverse()
+    .sort((a, b) => (b.appliedAt?.getTime() ?? 0) - (a.appliedAt?.getTime() ?? 0));
+}
+
+/** What `adopt` did, or did not do, with one version the other tool recorded. */
+export type AdoptStatus =
+  /** Recorded as applied here, as a baseline event saying where it came from. */
+  | "adopted"
+  /** Already recorded as applied here: nothing changed. */
+  | "already_applied"
+  /** Recorded as rolled back here: this engine's own record wins, nothing changed. */
+  | "kept_rolled_back"
+  /** No local migration file has this version: reported, not recorded. */
+  | "no_local_file";
+
+export interface AdoptResult {
+  /** As the other tool recorded it. */
+  version: string;
+  /** The local migration it matched (by number: `001` = `1`), if any. */
+  migrationName: string | null;
+  status: AdoptStatus;
+}
+
+export interface AdoptPlan {
+  changes: Bookkeeping[];
+  /** One per distinct version, in version order. */
+  results: AdoptResult[];
+}
+
+/**
+ * Plans an adopt: each version the other tool recorded that matches a local file by number
+ * (`001` = `1`) and has no record here — or only a failed attempt that left nothing behind — is
+ * to be recorded as applied without running it. Versions without a file are reported, not
+ * recorded; a migration recorded here as rolled back stays so (this engine's record is the newer
+ * word). Refused, like a baseline, while a file does not load or a migration is failed or
+ * interrupted outside a transaction.
+ */
+export function planAdopt(
+  input: PlanInput,
+  foreign: ForeignVersions,
+  tool: ForeignTool,
+): AdoptPlan {
+  const { report, byName } = analyse(input);
+  const versions = [...new Set(foreign.versions.map((v) => v.trim()))].sort(compareVersions);
+  // A file that does not load blocks the adopt only if it could be one of those to record: its
+  // version is among the other tool's (or unknown).
+  const wanted = new Set(versions.filter(isDigits).map(significantDigits));
+  const unloadable = (input.fileProblems ?? []).filter(
+    (p) =>
+      p.severity === "error" && (p.version === null || wanted.has(significantDigits(p.version))),
+  );
+  if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
+  const blocked = report.migrations.filter(
+    (m) => m.state === "failed" || m.state === "interrupted",
+  );
+  if (blocked.length > 0) {
+    throw new MigrationBlockedError(
+      blocked.map((m) => m.name),
+      `Adopt is refused: ${blocked.map((m) => `${m.name} (${m.state})`).join(", ")} ran outside a transaction and may have left partial changes; resolve it first.`,
+    );
+  }
+  const byDigits = new Map(input.migrations.map((m) => [significantDigits(m.prefix), m]));
+  const changes: Bookkeeping[] = [];
+  const results: AdoptResult[] = [];
+  for (const version of versions) {
+    const migration = isDigits(version) ? (byDigits.get(significantDigits(version)) ?? null) : null;
+    if (migration === null) {
+      results.push({ version, migrationName: null, status: "no_local_file" });
+      continue;
+    }
+    const entry = byName.get(migration.name);
+    const recorded = entry?.record?.status ?? "absent";
+    if (entry?.view.state === "applied") {
+      results.push({ version, migrationName: migration.name, status: "already_applied" });
+    } else if (recorded === "rolled_back") {
+      results.push({ version, migrationName: migration.name, status: "kept_rolled_back" });
+    } else {
+      changes.push({
+        kind: "mark_applied",
+        action: "baseline",
+        migrationName: migration.name,
+        checksum: migration.checksum,
+        note: adoptedNote(tool, foreign.table, version),
+        expect: [recorded],
+      });
+      results.push({ version, migrationName: migration.name, status: "adopted" });
+    }
+  }
+  return { changes, results };
+}
+
+function isDigits(text: string): boolean {
+  return /^[0-9]+$/.test(text);
+}
+
+/** Versions in numeric order (digit strings compared as numbers); anything else after, by text. */
+function compareVersions(a: string, b: string): number {
+  const da = isDigits(a);
+  const db = isDigits(b);
+  if (da && db) return comparePrefixes(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+  if (da !== db) return da ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /**
  * Plans a baseline: every migration up to and including `upTo` that is not applied gets recorded
- * as applied without running it.
+ * as applied without running it. Refused (SPEC §4), like an apply, while a migration is failed or
+ * interrupted outside a transaction — wherever it is: it may have left partial changes, and
+ * recording it (or anything around it) as applied would hide them; `resolve` is for that. A
+ * transactional failure left nothing behind: that migration is pending, and may be baselined.
  */
 export function planBaseline(input: PlanInput, upTo: string): Bookkeeping[] {
   const { report, byName } = analyse(input);
-  if (input.fileProblems && input.fileProblems.length > 0) {
-    throw new InvalidMigrationFileError(input.fileProblems);
+  // Like an apply up to it: only a file at or before `upTo` that does not load blocks it.
+  const unloadable = fileProblemsBlocking(input.fileProblems, {
+    kind: "upTo",
+    migrationName: upTo,
+  });
+  if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
+  const blocked = report.migrations.filter(
+    (m) => m.state === "failed" || m.state === "interrupted",
+  );
+  if (blocked.length > 0) {
+    throw new MigrationBlockedError(
+      blocked.map((m) => m.name),
+      `Baseline is refused: ${blocked.map((m) => `${m.name} (${m.state})`).join(", ")} ran outside a transaction and may have left partial changes; resolve it first.`,
+    );
   }
   const target = byName.get(upTo)?.migration;
   if (!target) throw new MigrationNotFoundError(upTo);
@@ -462,13 +720,4 @@ function compareKeys(a: string, b: string): number {
 
 function shortHash(hash: string | null): string {
   return hash === null ? "none" : hash.slice(0, 12);
-}
-
-function stemOf(file: string): string | null {
-  const base = file.split(/[\\/]/).pop() ?? file;
-  return base.endsWith(".sql")
-    ? base.slice(0, -4)
-    : base.startsWith("memory:")
-      ? base.slice(7)
-      : null;
 }

@@ -1,16 +1,21 @@
+import {
+  FOREIGN_TABLE_NAME,
+  FOREIGN_TOOLS,
+  MAX_MIGRATION_NAME_LENGTH,
+  MIGRATION_NAME_PATTERN,
+  MIGRATION_NAME_RULE,
+} from "@studio/migrations-core";
 import { z } from "zod";
 
 /**
  * Input schemas: strict (unknown keys are refused) and validated before anything touches the
- * database. A name must be a migration name — which also keeps paths and SQL out of it.
+ * database. A name must be a migration name (the core's one rule, SPEC §2) — which also keeps
+ * paths and SQL out of it.
  */
 export const migrationName = z
   .string()
-  .max(200, "is too long")
-  .regex(
-    /^[0-9]{3,}_[a-z0-9_]+$/,
-    "must be a migration name: NNN_snake_case, e.g. 008_add_active_org_tracking",
-  );
+  .max(MAX_MIGRATION_NAME_LENGTH, "is too long")
+  .regex(MIGRATION_NAME_PATTERN, `must be a migration name: ${MIGRATION_NAME_RULE}`);
 
 export const listInput = z.object({}).strict().optional();
 
@@ -28,12 +33,39 @@ export const applyInput = z
     message: "give migrationName (exactly that one) or upTo (everything up to it), not both",
   });
 
+/**
+ * Exactly one of: `migrationName` (that migration, the most recently applied), `to` (every
+ * migration applied after it, newest first; it stays applied) or `steps` (the newest N).
+ */
 export const rollbackInput = z
   .object({
-    migrationName,
-    /** Record it as rolled back without running SQL. */
+    migrationName: migrationName.optional(),
+    to: migrationName.optional(),
+    steps: z.number().int("must be a whole number").min(1, "must be at least 1").optional(),
+    /** Record it (or, with `to` / `steps`, every one of them) as rolled back without running SQL. */
     markOnly: z.boolean().optional(),
     dryRun: z.boolean().optional(),
+  })
+  .strict()
+  .refine(
+    (v) => [v.migrationName, v.to, v.steps].filter((field) => field !== undefined).length === 1,
+    {
+      message:
+        "give exactly one of migrationName (that migration), to (everything applied after it) or steps (the newest N)",
+    },
+  );
+
+/** `adopt` (SPEC §4): the other tool, and its history table when not the default. */
+export const adoptInput = z
+  .object({
+    from: z.enum(FOREIGN_TOOLS),
+    table: z
+      .string()
+      .regex(
+        FOREIGN_TABLE_NAME,
+        "must be a table name, optionally schema-qualified (schema.table): letters, digits, _ and $",
+      )
+      .optional(),
   })
   .strict();
 
@@ -61,6 +93,7 @@ export const historyInput = z
 
 export type ApplyInput = z.infer<typeof applyInput>;
 export type RollbackInput = z.infer<typeof rollbackInput>;
+export type AdoptInput = z.infer<typeof adoptInput>;
 export type BaselineInput = z.infer<typeof baselineInput>;
 export type ResolveInput = z.infer<typeof resolveInput>;
 export type HistoryInput = z.infer<typeof historyInput>;

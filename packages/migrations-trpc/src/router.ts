@@ -4,10 +4,13 @@ import {
   type Executor,
   type MigrationEngine,
   type MigrationSource,
+  type RollbackReport,
+  type RollbackRunReport,
 } from "@studio/migrations-core";
 import { TRPCError } from "@trpc/server";
 import { MigrationRunFailedError } from "./errors.ts";
 import {
+  adoptInput,
   applyInput,
   baselineInput,
   historyInput,
@@ -23,7 +26,8 @@ export type MigrationsProcedure =
   | "rollback"
   | "baseline"
   | "resolve"
-  | "history";
+  | "history"
+  | "adopt";
 
 /** Decides whether an authenticated actor may call a procedure (default: yes). */
 export type Authorize = (call: {
@@ -93,10 +97,27 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
         return report;
       }),
 
+    /**
+     * Rolls back one migration (`migrationName`: a `RollbackReport`), or a run of them (`to` /
+     * `steps`: a `RollbackRunReport`, with `results`); or plans it (dryRun). A run whose step
+     * failed is a 422 carrying every step's result, as for apply.
+     */
     rollback: procedure("rollback")
       .input(rollbackInput)
-      .mutation(async ({ ctx, input }) => {
-        const report = await engine.rollback({ ...input, actor: ctx.actor });
+      .mutation(async ({ ctx, input }): Promise<RollbackReport | RollbackRunReport> => {
+        const { migrationName, to, steps, markOnly, dryRun } = input;
+        if (migrationName === undefined) {
+          const run = await engine.rollbackMany({ to, steps, markOnly, dryRun, actor: ctx.actor });
+          if (run.failed?.error) {
+            throw new MigrationRunFailedError(
+              run.failed.migrationName,
+              run.failed.error,
+              run.results,
+            );
+          }
+          return run;
+        }
+        const report = await engine.rollback({ migrationName, markOnly, dryRun, actor: ctx.actor });
         if (report.status === "failed" && report.error) {
           throw new MigrationRunFailedError(report.migrationName, report.error, null);
         }
@@ -110,6 +131,14 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
     resolve: procedure("resolve")
       .input(resolveInput)
       .mutation(({ ctx, input }) => engine.resolve({ ...input, actor: ctx.actor })),
+
+    /**
+     * Records as applied, without running them, the versions another tool (dbmate, the Supabase
+     * CLI) recorded that match local files (SPEC §4 Adopt).
+     */
+    adopt: procedure("adopt")
+      .input(adoptInput)
+      .mutation(({ ctx, input }) => engine.adopt({ ...input, actor: ctx.actor })),
 
     /** The audit trail, newest first, by cursor. */
     history: procedure("history")

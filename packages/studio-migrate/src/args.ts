@@ -1,13 +1,18 @@
 import { parseArgs } from "node:util";
-import type { Resolution } from "@studio/migrations-core";
+import {
+  FOREIGN_TABLE_NAME,
+  FOREIGN_TOOLS,
+  type ForeignTool,
+  MIGRATION_NAME_PATTERN,
+  MIGRATION_NAME_RULE,
+  type Resolution,
+} from "@studio/migrations-core";
 import { UsageError } from "./failures.ts";
 
-/**
- * SPEC §2's name rule and the core's history page limit, restated so that parsing argv loads
- * nothing: URL mode never needs the core at run time. `args.test.ts` holds both equal to the
- * core's `isValidMigrationName` and `HISTORY_LIMIT_MAX`.
- */
-export const MIGRATION_NAME = /^[0-9]{3,}_[a-z0-9_]+$/;
+/** SPEC §2's name rule: the core's own, not a restatement of it. */
+export const MIGRATION_NAME = MIGRATION_NAME_PATTERN;
+
+/** The core's history page limit, restated; `args.test.ts` holds it equal to the core's. */
 export const HISTORY_LIMIT_MAX = 500;
 
 export const COMMAND_NAMES = [
@@ -18,6 +23,7 @@ export const COMMAND_NAMES = [
   "resolve",
   "history",
   "new",
+  "adopt",
   "help",
 ] as const;
 
@@ -34,6 +40,9 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
   to: { type: "string" },
+  steps: { type: "string" },
+  from: { type: "string" },
+  table: { type: "string" },
   "dry-run": { type: "boolean" },
   "allow-out-of-order": { type: "boolean" },
   "mark-only": { type: "boolean" },
@@ -53,11 +62,12 @@ const GLOBAL_OPTIONS = ["json", "help", "version"] as const;
 const ACCEPTS: Record<CommandName, readonly OptionName[]> = {
   status: TARGET_OPTIONS,
   apply: [...TARGET_OPTIONS, "to", "dry-run", "allow-out-of-order"],
-  rollback: [...TARGET_OPTIONS, "mark-only", "dry-run"],
+  rollback: [...TARGET_OPTIONS, "to", "steps", "mark-only", "dry-run"],
   baseline: [...TARGET_OPTIONS, "to"],
   resolve: [...TARGET_OPTIONS, "applied", "rolled-back", "accept-checksum"],
   history: [...TARGET_OPTIONS, "limit", "cursor", "migration"],
   new: ["migrations-dir"],
+  adopt: [...TARGET_OPTIONS, "from", "table"],
   help: [],
 };
 
@@ -65,11 +75,12 @@ const ACCEPTS: Record<CommandName, readonly OptionName[]> = {
 export const USAGE: Record<CommandName, string> = {
   status: "studio-migrate status [target options]",
   apply: "studio-migrate apply [name] [--to name] [--dry-run] [--allow-out-of-order]",
-  rollback: "studio-migrate rollback <name> [--mark-only] [--dry-run] [target options]",
+  rollback: "studio-migrate rollback <name> | --to <name> | --steps n [--mark-only]",
   baseline: "studio-migrate baseline --to <name> [target options]",
   resolve: "studio-migrate resolve <name> --applied | --rolled-back | --accept-checksum",
   history: "studio-migrate history [--limit n] [--migration name] [--cursor c]",
   new: "studio-migrate new <name> [--migrations-dir dir]",
+  adopt: "studio-migrate adopt --from dbmate|supabase [--table t] [target options]",
   help: "studio-migrate help [command]",
 };
 
@@ -99,9 +110,19 @@ export type Invocation =
       command: "rollback";
       json: boolean;
       target: TargetFlags;
-      migrationName: string;
+      /** Exactly one of these three: that migration, all applied after `to`, the newest `steps`. */
+      migrationName: string | null;
+      to: string | null;
+      steps: number | null;
       markOnly: boolean;
       dryRun: boolean;
+    }
+  | {
+      command: "adopt";
+      json: boolean;
+      target: TargetFlags;
+      from: ForeignTool;
+      table: string | null;
     }
   | { command: "baseline"; json: boolean; target: TargetFlags; upTo: string }
   | {
@@ -239,19 +260,58 @@ export function parseInvocation(argv: readonly string[]): Invocation {
         allowOutOfOrder: values["allow-out-of-order"] === true,
       };
     }
-    case "rollback":
+    case "rollback": {
       at(1);
+      const migrationName = rest[0] === undefined ? null : migrationNameArg(rest[0], command);
+      const to = values.to === undefined ? null : migrationNameArg(values.to, command, "--to");
+      const steps = values.steps === undefined ? null : stepsArg(values.steps);
+      const given = [migrationName, to, steps].filter((value) => value !== null).length;
+      if (given === 0) {
+        throw new UsageError(
+          "rollback needs the name of the migration to roll back, or --to <name> (everything applied after it), or --steps n (the newest n).",
+          command,
+        );
+      }
+      if (given > 1) {
+        throw new UsageError(
+          "Give one of a name (exactly that migration), --to <name> (everything applied after it) or --steps n (the newest n), not several.",
+          command,
+        );
+      }
       return {
         command,
         json,
         target,
-        migrationName: migrationNameArg(
-          required("the name of the migration to roll back"),
-          command,
-        ),
+        migrationName,
+        to,
+        steps,
         markOnly: values["mark-only"] === true,
         dryRun: values["dry-run"] === true,
       };
+    }
+    case "adopt": {
+      at(0);
+      if (values.from === undefined) {
+        throw new UsageError(
+          "adopt needs --from dbmate or --from supabase: the tool whose history to adopt.",
+          command,
+        );
+      }
+      const from = FOREIGN_TOOLS.find((tool) => tool === values.from);
+      if (from === undefined) {
+        throw new UsageError(
+          `--from must be ${FOREIGN_TOOLS.join(" or ")} (got "${values.from}").`,
+          command,
+        );
+      }
+      if (values.table !== undefined && !FOREIGN_TABLE_NAME.test(values.table)) {
+        throw new UsageError(
+          `--table "${values.table}" is not a table name: letters, digits, _ and $ (not starting with a digit), optionally schema-qualified as schema.table.`,
+          command,
+        );
+      }
+      return { command, json, target, from, table: values.table ?? null };
+    }
     case "baseline":
       if (rest[0] !== undefined) {
         throw new UsageError(
@@ -306,7 +366,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       return {
         command,
         json,
-        name: required("a snake_case name, e.g. add_billing_plans"),
+        name: required("a name for the migration, e.g. add_billing_plans"),
         migrationsDir: values["migrations-dir"] ?? null,
       };
   }
@@ -344,11 +404,22 @@ function describeParseError(error: unknown): string {
 function migrationNameArg(value: string, command: CommandName, flag?: string): string {
   if (!MIGRATION_NAME.test(value)) {
     throw new UsageError(
-      `${flag ? `${flag} ` : ""}"${value}" is not a migration name (NNN_snake_case, the file name without .sql, e.g. 008_add_active_org_tracking).`,
+      `${flag ? `${flag} ` : ""}"${value}" is not a migration name (the file name without .sql: ${MIGRATION_NAME_RULE}).`,
       command,
     );
   }
   return value;
+}
+
+function stepsArg(value: string): number {
+  const steps = /^[0-9]{1,6}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(steps >= 1)) {
+    throw new UsageError(
+      `--steps must be a whole number of at least 1 (got "${value}").`,
+      "rollback",
+    );
+  }
+  return steps;
 }
 
 function limitArg(value: string): number {

@@ -52,7 +52,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         } else {
           p.line(`Created ${displayPath(created.path, io.cwd)}`);
           p.paragraph(
-            "Write its up SQL under -- migrate:up (and, under -- migrate:down, the SQL that undoes it). Until the up section has SQL the file does not load, and apply refuses to run.",
+            "Write its up SQL under -- migrate:up (and, under -- migrate:down, the SQL that undoes it) before anything applies it. Applied unedited, it is recorded as applied with nothing run (an empty migration), and SQL written into it later never runs: the edit shows as checksum drift.",
           );
         }
         return 0;

@@ -1,8 +1,11 @@
 import { relative } from "node:path";
 import type {
+  AdoptReport,
   ApplyReport,
   ApplyStepResult,
   MigrationView,
+  RollbackRunReport,
+  RollbackStepResult,
   SqlFailure,
   StatusReport,
 } from "@studio/migrations-core";
@@ -18,7 +21,7 @@ import {
   renderTable,
   wrap,
 } from "./output.ts";
-import type { FinishedStep, Target } from "./target.ts";
+import type { FinishedRollback, FinishedStep, Target } from "./target.ts";
 
 /** What a command ends with: its exit code, what `--json` prints, and why it failed. */
 export interface Outcome {
@@ -48,6 +51,8 @@ export async function runTargetCommand(
       return resolve(invocation, target, p, cwd);
     case "history":
       return history(invocation, target, p);
+    case "adopt":
+      return adopt(invocation, target, p, cwd);
   }
 }
 
@@ -327,6 +332,7 @@ async function rollback(
   cwd: string,
 ): Promise<Outcome> {
   const { migrationName, markOnly, dryRun } = invocation;
+  if (migrationName === null) return rollbackRun(invocation, target, p, cwd);
   targetLines(p, target, cwd, !dryRun, dryRun ? " (dry run: nothing will change)" : "");
   const report = await target.rollback({ migrationName, markOnly, dryRun });
   switch (report.status) {
@@ -362,6 +368,109 @@ async function rollback(
         failure: migrationFailed(migrationName, report.error, true, "rollback"),
       };
   }
+}
+
+const ROLLBACK_WORDS: Record<RollbackStepResult["status"], string> = {
+  rolled_back: "rolled back",
+  marked_rolled_back: "marked",
+  not_applied: "not applied",
+  failed: "FAILED",
+  skipped: "skipped",
+  would_roll_back: "would roll back",
+};
+
+/** `rollback --to <name>` / `--steps n`: a line per migration, newest first, as each finishes. */
+async function rollbackRun(
+  invocation: Extract<TargetInvocation, { command: "rollback" }>,
+  target: Target,
+  p: Printer,
+  cwd: string,
+): Promise<Outcome> {
+  const { to, steps, markOnly, dryRun } = invocation;
+  const what =
+    to !== null
+      ? `everything applied after ${to}`
+      : steps === 1
+        ? "the newest migration"
+        : `the newest ${steps} migrations`;
+  targetLines(p, target, cwd, !dryRun, dryRun ? " (dry run: nothing will change)" : "");
+  const shown = new Set<string>();
+  const report = await target.rollbackMany(
+    { to, steps, markOnly, dryRun },
+    (step: FinishedRollback) => {
+      shown.add(step.migrationName);
+      p.line(stepLine(p, ROLLBACK_WORDS[step.status], step.executionTimeMs, step.migrationName));
+    },
+  );
+  if (report.dryRun) return rollbackRunPlan(report, what, p);
+
+  for (const step of report.results) {
+    if (!shown.has(step.migrationName)) {
+      p.line(stepLine(p, ROLLBACK_WORDS[step.status], step.executionTimeMs, step.migrationName));
+    }
+  }
+  const done = report.results.filter(
+    (step) => step.status === "rolled_back" || step.status === "marked_rolled_back",
+  );
+  if (report.failed) {
+    const failed = report.failed;
+    const skipped = report.results.filter((step) => step.status === "skipped").length;
+    p.paragraph(
+      `Rolled back ${done.length} of ${plural(report.results.length, "migration")}: ${failed.migrationName} failed${
+        skipped > 0 ? `, ${skipped} not attempted (still applied)` : ""
+      }.`,
+    );
+    return {
+      exitCode: 1,
+      result: report,
+      failure: migrationFailed(
+        failed.migrationName,
+        failed.error,
+        failed.transactional,
+        "rollback",
+      ),
+    };
+  }
+  if (report.results.length === 0) {
+    p.paragraph(`Nothing to roll back: nothing is applied after ${to}.`);
+  } else if (markOnly) {
+    p.paragraph(
+      `Marked ${plural(done.length, "migration")} as rolled back (${what}) without running any SQL; ${done.length === 1 ? "it is" : "they are"} pending again.`,
+    );
+  } else {
+    p.paragraph(
+      `Rolled back ${plural(done.length, "migration")} (${what}): ${done.length === 1 ? "its down section" : "their down sections"} ran, and ${done.length === 1 ? "it is" : "they are"} pending again.`,
+    );
+  }
+  return ok(report);
+}
+
+function rollbackRunPlan(report: RollbackRunReport, what: string, p: Printer): Outcome {
+  if (report.results.length === 0) {
+    p.paragraph(`Nothing to roll back: nothing is applied after ${report.to}.`);
+    return ok(report);
+  }
+  p.paragraph(
+    `Would ${report.markOnly ? "mark as rolled back, running no SQL," : "roll back"} ${plural(report.results.length, "migration")} (${what}), newest first:`,
+  );
+  for (const step of report.results) p.line(`  ${step.migrationName}`);
+  for (const step of report.results) {
+    if (step.sql === null) continue;
+    p.line();
+    p.line(
+      p.out.bold(
+        sqlHeading(
+          step.migrationName,
+          step.transactional ? "down" : "down, transaction:false",
+          p.width,
+        ),
+      ),
+    );
+    p.lines(trimBlankLines(step.sql));
+  }
+  p.line();
+  p.paragraph("Dry run: nothing was changed. Run without --dry-run to roll back.");
+  return ok(report);
 }
 
 // baseline, resolve -------------------------------------------------------------------------
@@ -409,6 +518,67 @@ async function resolve(
   return ok(report);
 }
 
+// adopt -------------------------------------------------------------------------------------
+
+const ADOPT_WORDS: Record<AdoptReport["results"][number]["status"], string> = {
+  adopted: "adopted",
+  already_applied: "already applied",
+  kept_rolled_back: "kept rolled back",
+  no_local_file: "no local file",
+};
+
+const TOOL_NAMES = { dbmate: "dbmate", supabase: "the Supabase CLI" } as const;
+
+async function adopt(
+  invocation: Extract<TargetInvocation, { command: "adopt" }>,
+  target: Target,
+  p: Printer,
+  cwd: string,
+): Promise<Outcome> {
+  targetLines(p, target, cwd, true);
+  const report = await target.adopt({ from: invocation.from, table: invocation.table });
+  const tool = TOOL_NAMES[report.from];
+  p.paragraph(
+    `Read ${report.table} (${tool}): ${plural(report.results.length, "version")} recorded there.`,
+  );
+  const width = Math.max(0, ...report.results.map((r) => r.version.length));
+  for (const result of report.results) {
+    const word = ADOPT_WORDS[result.status].padEnd(16);
+    const painted =
+      result.status === "adopted"
+        ? p.out.green(word)
+        : result.status === "no_local_file" || result.status === "kept_rolled_back"
+          ? p.out.yellow(word)
+          : p.out.dim(word);
+    p.line(`  ${painted} ${result.version.padEnd(width)}  ${result.migrationName ?? ""}`.trimEnd());
+  }
+  const of = (status: AdoptReport["results"][number]["status"]) =>
+    report.results.filter((r) => r.status === status);
+  const adopted = of("adopted");
+  p.paragraph(
+    adopted.length === 0
+      ? `Nothing to adopt from ${tool}: nothing was recorded.`
+      : `Adopted ${plural(adopted.length, "migration")} from ${tool}: recorded as applied without running any SQL, as baseline events saying where they came from.`,
+  );
+  const kept = of("kept_rolled_back");
+  if (kept.length > 0) {
+    p.paragraph(
+      `${kept.map((r) => r.migrationName).join(", ")} ${kept.length === 1 ? "is" : "are"} recorded here as rolled back: this engine's record stands, and ${kept.length === 1 ? "it stays" : "they stay"} pending.`,
+    );
+  }
+  const missing = of("no_local_file");
+  if (missing.length > 0) {
+    p.paragraph(
+      `${plural(missing.length, "version")} ${missing.length === 1 ? "has" : "have"} no migration file in ${
+        target.config.mode === "direct"
+          ? displayPath(target.config.migrationsDir, cwd)
+          : "Studio's migrations directory"
+      } (reported, not recorded): ${missing.map((r) => r.version).join(", ")}.`,
+    );
+  }
+  return ok(report);
+}
+
 // history -----------------------------------------------------------------------------------
 
 const HISTORY_COLUMNS: Column[] = [
@@ -418,7 +588,8 @@ const HISTORY_COLUMNS: Column[] = [
   { header: "OUTCOME" },
   { header: "TIME", align: "right", secondary: true },
   { header: "ACTOR", elastic: true, secondary: true },
-  { header: "ERROR", elastic: true, secondary: true },
+  // A failed attempt's error, or a succeeded one's note (an adopt says where it came from).
+  { header: "MESSAGE", elastic: true, secondary: true },
 ];
 
 async function history(

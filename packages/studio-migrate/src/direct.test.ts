@@ -316,6 +316,44 @@ describe("baseline and resolve", () => {
     expect(await tableExists(database.url, "gadgets")).toBe(true);
   });
 
+  it("baseline is refused over a migration failed outside a transaction; the hints name it whole (dbmate's names)", async () => {
+    const dir = tempDir({
+      "20240101120000_create-widgets.sql": WIDGETS["001_create_widgets.sql"] as string,
+      "20240102000000_half-done.v2.sql":
+        "-- migrate:up transaction:false\ncreate table half_done (id int);\ninsert into nope values (1);\n",
+      "20240103000000_create-gadgets.sql": WIDGETS["003_create_gadgets.sql"] as string,
+    });
+    expect((await cli(dir, "apply")).code).toBe(1);
+    const before = await states(database.url);
+    const eventsBefore = (await events(database.url)).length;
+
+    const result = await cli(dir, "baseline", "--to", "20240103000000_create-gadgets");
+
+    expect(result.code).toBe(1);
+    const stderr = flat(result.stderr);
+    expect(stderr).toContain(
+      "Baseline is refused: 20240102000000_half-done.v2 (failed) ran outside a transaction",
+    );
+    expect(stderr).toContain("studio-migrate resolve 20240102000000_half-done.v2 --applied");
+    expect(stderr).toContain("studio-migrate resolve 20240102000000_half-done.v2 --rolled-back");
+    expect(await states(database.url)).toEqual(before);
+    expect(await events(database.url)).toHaveLength(eventsBefore);
+    const blocked = await cli(dir, "apply");
+    expect(flat(blocked.stderr)).toContain(
+      "studio-migrate resolve 20240102000000_half-done.v2 --applied",
+    );
+
+    expect((await cli(dir, "resolve", "20240102000000_half-done.v2", "--rolled-back")).code).toBe(
+      0,
+    );
+    expect((await cli(dir, "baseline", "--to", "20240103000000_create-gadgets")).code).toBe(0);
+    expect(await states(database.url)).toEqual({
+      "20240101120000_create-widgets": "applied",
+      "20240102000000_half-done.v2": "applied",
+      "20240103000000_create-gadgets": "applied",
+    });
+  });
+
   it("resolve refuses a resolution that does not fit the migration's state", async () => {
     const dir = tempDir(WIDGETS);
     await cli(dir, "apply");

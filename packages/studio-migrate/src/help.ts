@@ -14,8 +14,8 @@ Target options:
                           variable: a flag shows in the process list.
   --actor <name>          Who is recorded as applying (applied_by and the
                           history). Default: cli:<os user>@<hostname>.
-  --migrations-dir <dir>  Direct mode and \`new\`: where the NNN_name.sql
-                          files are. Default: MIGRATIONS_DIR, else
+  --migrations-dir <dir>  Direct mode and \`new\`: where the migration
+                          (.sql) files are. Default: MIGRATIONS_DIR, else
                           ./migrations (from the current directory).`;
 
 const OTHER_OPTIONS = `Other options:
@@ -34,8 +34,9 @@ const EXIT_CODES = `Exit codes:
      argument, conflicting options. Nothing was attempted.`;
 
 const GLOBAL = `studio-migrate: apply, roll back and inspect the platform database's
-schema migrations (the NNN_name.sql files in migrations/), tracked in
-platform.schema_migrations with an audit trail of every attempt.
+schema migrations (the <version>_<name>.sql files in migrations/, in
+dbmate's format), tracked in platform.schema_migrations with an audit trail
+of every attempt.
 
 Usage: studio-migrate <command> [options]
 
@@ -47,13 +48,18 @@ Commands:
                           the plan and the SQL. --allow-out-of-order.
   rollback <name>         Run the down section of the most recently applied
                           migration. --mark-only records it without SQL.
+  rollback --to <name>    Roll back, newest first, everything applied after
+  rollback --steps n      <name> (it stays applied), or the newest n.
   baseline --to <name>    Record migrations up to <name> as applied without
                           running them (they were applied by hand).
   resolve <name> --applied | --rolled-back | --accept-checksum
                           Clear a problem after checking the database.
   history                 The audit trail, newest first (--limit, --cursor,
                           --migration).
-  new <name>              Create the next NNN_<name>.sql, empty.
+  new <name>              Create the next-numbered migration file, empty.
+  adopt --from dbmate|supabase [--table t]
+                          Record what dbmate or the Supabase CLI applied
+                          (versions matching local files), without running.
   help [command]          This help, or a command's (also <command> --help).
 
 ${TARGETS}
@@ -133,17 +139,32 @@ Examples:
 (pending again). Only the most recently applied migration can be rolled
 back: any other is refused, naming the one to roll back first.
 
-  --mark-only             Record it as rolled back without running SQL
-                          (it was undone by hand, or has no down section).
+  --to <name>             Instead of <name>: roll back every migration
+                          applied after <name>, newest first; <name> stays
+                          applied.
+  --steps n               Instead of <name>: roll back the newest n.
+  --mark-only             Record it (with --to or --steps: every one of
+                          them) as rolled back without running SQL (it was
+                          undone by hand, or has no down section).
   --dry-run               Print the down SQL; change nothing.
+
+With --to or --steps each migration is its own unit, a line printed as each
+finishes, and the run stops at the first failure (those rolled back before
+it stay rolled back). It is refused before anything runs when one of them
+has drifted, or has no down section (unless --mark-only), or when <name> is
+unknown or not applied, or n is more than are applied.
 
 Examples:
   studio-migrate rollback 008_add_active_org_tracking --dry-run
-  studio-migrate rollback 008_add_active_org_tracking --mark-only`,
+  studio-migrate rollback 008_add_active_org_tracking --mark-only
+  studio-migrate rollback --to 005_create_organization_invitations
+  studio-migrate rollback --steps 2 --dry-run`,
 
   baseline: `Records every migration up to and including --to <name> as applied,
 without running any of them: for a database whose migrations were applied
 by hand before it was tracked. Each is recorded as a baseline event.
+Refused while a migration is failed or interrupted (it may have left
+partial changes): resolve it first.
 
 Example:
   studio-migrate baseline --to 007_create_audit_logs`,
@@ -176,14 +197,40 @@ Examples:
   studio-migrate history --limit 20
   studio-migrate history --migration 008_add_active_org_tracking`,
 
+  adopt: `Moving from another migration tool: reads the versions it recorded in
+the database and records each one that matches a migration file here (by
+number: 001 = 1) as applied, without running it, as a baseline event saying
+where it came from ("adopted from dbmate ..."). Versions with no file here
+are listed, not recorded; migrations already applied here are left as they
+are, and one recorded here as rolled back stays so. Refused while a
+migration is failed or interrupted (resolve it first). Running it again
+changes nothing.
+
+  --from dbmate           dbmate's schema_migrations(version), in the
+                          connection's current schema (usually public).
+  --from supabase         The Supabase CLI's
+                          supabase_migrations.schema_migrations(version).
+  --table <t>             Another table, optionally schema-qualified
+                          (schema.table): e.g. the one dbmate was given
+                          with --migrations-table. Taken as written (case
+                          kept, always quoted).
+
+Examples:
+  studio-migrate adopt --from dbmate --database-url "$DATABASE_URL"
+  studio-migrate adopt --from dbmate --table legacy.schema_migrations
+  studio-migrate adopt --from supabase --url https://studio.example`,
+
   new: `Creates the next-numbered migration file in the migrations directory
 (--migrations-dir, else MIGRATIONS_DIR, else ./migrations; created if
-missing): one past the highest number there, zero-padded like the others.
-<name> is snake_case: a-z, 0-9 and _, without a number.
+missing): one past the highest version there, zero-padded like the others.
+<name> goes after the number (give it without one): letters, digits, _, -
+and . (no ..), as the loader takes them.
 
 The file has empty up and down sections. Write the up SQL (and a down
-section that undoes it) before applying: a file with an empty up section
-does not load, and apply refuses to run until it does.
+section that undoes it) before anything applies it: an up section without
+SQL is a no-op migration, so applying the file unedited records it as
+applied with nothing run, and SQL written into it afterwards never runs
+(the edit shows as checksum drift, which blocks applies).
 
 Example:
   studio-migrate new add_billing_plans

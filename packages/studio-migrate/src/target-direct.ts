@@ -8,7 +8,7 @@ import {
 import { createPostgresExecutor } from "@studio/migrations-postgres";
 import { CommandFailure } from "./failures.ts";
 import { hintFor } from "./hints.ts";
-import type { FinishedStep, Target, TargetConfig } from "./target.ts";
+import type { FinishedRollback, FinishedStep, Target, TargetConfig } from "./target.ts";
 
 type DirectConfig = Extract<TargetConfig, { mode: "direct" }>;
 
@@ -18,6 +18,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** The emergency path: the core and a `pg` executor in this process, no Studio involved. */
 export function openDirectTarget(config: DirectConfig): Target {
   let onFinished: ((step: FinishedStep) => void) | null = null;
+  let onRolledBack: ((step: FinishedRollback) => void) | null = null;
+  let markingOnly = false;
   const executor = createPostgresExecutor({
     connection: {
       connectionString: config.databaseUrl,
@@ -28,6 +30,19 @@ export function openDirectTarget(config: DirectConfig): Target {
     executor,
     source: directorySource(config.migrationsDir),
     onAttempt: (attempt) => {
+      if (attempt.action === "rollback") {
+        onRolledBack?.({
+          migrationName: attempt.migrationName,
+          status:
+            attempt.outcome === "failed"
+              ? "failed"
+              : markingOnly
+                ? "marked_rolled_back"
+                : "rolled_back",
+          executionTimeMs: attempt.executionTimeMs,
+        });
+        return;
+      }
       if (attempt.action !== "apply") return;
       onFinished?.({
         migrationName: attempt.migrationName,
@@ -64,6 +79,25 @@ export function openDirectTarget(config: DirectConfig): Target {
         }
       }),
     rollback: (request) => guard(() => engine.rollback({ ...request, actor })),
+    rollbackMany: (request, finished) =>
+      guard(async () => {
+        onRolledBack = finished;
+        markingOnly = request.markOnly;
+        try {
+          return await engine.rollbackMany({
+            to: request.to ?? undefined,
+            steps: request.steps ?? undefined,
+            markOnly: request.markOnly,
+            dryRun: request.dryRun,
+            actor,
+          });
+        } finally {
+          onRolledBack = null;
+          markingOnly = false;
+        }
+      }),
+    adopt: (request) =>
+      guard(() => engine.adopt({ from: request.from, table: request.table ?? undefined, actor })),
     baseline: (upTo) => guard(() => engine.baseline({ upTo, actor })),
     resolve: (migrationName, as) => guard(() => engine.resolve({ migrationName, as, actor })),
     history: (query) =>

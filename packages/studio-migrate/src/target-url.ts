@@ -2,6 +2,8 @@ import type {
   ApplyReport,
   ApplyStepResult,
   RollbackReport,
+  RollbackRunReport,
+  RollbackStepResult,
   SqlFailure,
 } from "@studio/migrations-core";
 import type { MigrationErrorData } from "@studio/migrations-trpc";
@@ -28,6 +30,7 @@ export function openUrlTarget(config: UrlConfig): Target {
     try {
       return await work();
     } catch (error) {
+      if (error instanceof CommandFailure) throw error;
       throw urlFailure(error, config);
     }
   };
@@ -53,18 +56,47 @@ export function openUrlTarget(config: UrlConfig): Target {
       }),
     rollback: (request) =>
       guard(async () => {
+        let report: RollbackReport | RollbackRunReport;
         try {
-          return await client.rollback.mutate({
+          report = await client.rollback.mutate({
             migrationName: request.migrationName,
             ...(request.markOnly ? { markOnly: true } : {}),
             ...(request.dryRun ? { dryRun: true } : {}),
           });
         } catch (error) {
-          const report = failedRollback(error, request.migrationName);
-          if (report) return report;
+          const failed = failedRollback(error, request.migrationName);
+          if (failed) return failed;
           throw error;
         }
+        if ("results" in report) throw unexpectedAnswer(config, "a rollback run", "one rollback");
+        return report;
       }),
+    rollbackMany: (request) =>
+      guard(async () => {
+        let report: RollbackReport | RollbackRunReport;
+        try {
+          report = await client.rollback.mutate({
+            ...(request.to === null ? {} : { to: request.to }),
+            ...(request.steps === null ? {} : { steps: request.steps }),
+            ...(request.markOnly ? { markOnly: true } : {}),
+            ...(request.dryRun ? { dryRun: true } : {}),
+          });
+        } catch (error) {
+          // A step that failed is a 422 carrying every step: the same report direct mode returns.
+          const failed = failedRollbackRun(error, request);
+          if (failed) return failed;
+          throw error;
+        }
+        if (!("results" in report)) throw unexpectedAnswer(config, "one rollback", "a run");
+        return report;
+      }),
+    adopt: (request) =>
+      guard(() =>
+        client.adopt.mutate({
+          from: request.from,
+          ...(request.table === null ? {} : { table: request.table }),
+        }),
+      ),
     baseline: (upTo) => guard(() => client.baseline.mutate({ upTo })),
     resolve: (migrationName, as) => guard(() => client.resolve.mutate({ migrationName, as })),
     history: (query) =>
@@ -125,6 +157,34 @@ function failedRollback(error: unknown, migrationName: string): RollbackReport |
     error: migration.failure,
     sql: null,
   };
+}
+
+function unexpectedAnswer(config: UrlConfig, got: string, asked: string): CommandFailure {
+  return new CommandFailure({
+    code: "BAD_RESPONSE",
+    message: `Studio at ${config.label} answered ${got} when asked for ${asked}.`,
+    hint: "Is Studio the same version as this studio-migrate?",
+  });
+}
+
+function failedRollbackRun(
+  error: unknown,
+  request: { to: string | null; steps: number | null; markOnly: boolean },
+): RollbackRunReport | null {
+  const migration = clientError(error)?.migration;
+  if (migration?.code !== "MIGRATION_FAILED" || !Array.isArray(migration.results)) return null;
+  const results = migration.results.filter(isStepResult) as unknown as RollbackStepResult[];
+  const failed = results.find((step) => step.status === "failed") ?? null;
+  return failed
+    ? {
+        dryRun: false,
+        to: request.to,
+        steps: request.steps,
+        markOnly: request.markOnly,
+        results,
+        failed,
+      }
+    : null;
 }
 
 function urlFailure(error: unknown, config: UrlConfig): CommandFailure {

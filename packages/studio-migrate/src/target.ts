@@ -2,12 +2,14 @@ import { statSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { resolve } from "node:path";
 import type {
+  AdoptReport,
   ApplyReport,
   BaselineReport,
   HistoryPage,
   Resolution,
   ResolveReport,
   RollbackReport,
+  RollbackRunReport,
   StatusReport,
 } from "@studio/migrations-core";
 import type { TargetFlags } from "./args.ts";
@@ -47,6 +49,21 @@ export interface FinishedStep {
   executionTimeMs: number | null;
 }
 
+/** A rollback run: exactly one of `to` and `steps` (SPEC §4 Rollback). */
+export interface RollbackRunRequest {
+  to: string | null;
+  steps: number | null;
+  markOnly: boolean;
+  dryRun: boolean;
+}
+
+/** One migration of a rollback run, as it finishes. */
+export interface FinishedRollback {
+  migrationName: string;
+  status: "rolled_back" | "marked_rolled_back" | "failed";
+  executionTimeMs: number | null;
+}
+
 /**
  * The operations, the same in both modes. A migration whose SQL fails is a report (with `failed`
  * set, or a rollback `status` of `failed`), never an exception, whichever side ran it; anything
@@ -62,6 +79,15 @@ export interface Target {
     markOnly: boolean;
     dryRun: boolean;
   }): Promise<RollbackReport>;
+  /**
+   * `rollback --to` / `--steps`; `onFinished` is called as each migration finishes where the run
+   * is local (direct mode). A step that fails is in the report (`failed`), not an exception.
+   */
+  rollbackMany(
+    request: RollbackRunRequest,
+    onFinished: (step: FinishedRollback) => void,
+  ): Promise<RollbackRunReport>;
+  adopt(request: { from: "dbmate" | "supabase"; table: string | null }): Promise<AdoptReport>;
   baseline(upTo: string): Promise<BaselineReport>;
   resolve(migrationName: string, as: Resolution): Promise<ResolveReport>;
   history(query: {

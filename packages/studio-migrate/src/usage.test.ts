@@ -15,8 +15,22 @@ describe("usage errors exit 2, with a short usage hint on stderr, and attempt no
     [["apply", "--to"], "--to needs a value."],
     [["apply", "001_a", "--to", "002_b"], "Give a name (exactly that migration) or --to"],
     [["apply", "add_users"], '"add_users" is not a migration name'],
-    [["rollback"], "rollback needs the name of the migration to roll back."],
+    [
+      ["rollback"],
+      "rollback needs the name of the migration to roll back, or --to <name> (everything applied after it), or --steps n (the newest n).",
+    ],
     [["rollback", "001_a", "002_b"], 'Unexpected argument "002_b".'],
+    [["rollback", "001_a", "--to", "000_x"], "Give one of a name (exactly that migration), --to"],
+    [["rollback", "--to", "000_x", "--steps", "1"], "Give one of a name (exactly that migration)"],
+    [["rollback", "--steps", "0"], '--steps must be a whole number of at least 1 (got "0").'],
+    [["rollback", "--steps", "-1"], "--steps needs a value."],
+    [["rollback", "--steps", "two"], '--steps must be a whole number of at least 1 (got "two").'],
+    [["rollback", "--to", "not a name"], '--to "not a name" is not a migration name'],
+    [["adopt"], "adopt needs --from dbmate or --from supabase"],
+    [["adopt", "--from", "flyway"], '--from must be dbmate or supabase (got "flyway").'],
+    [["adopt", "--from", "dbmate", "--table", "x; drop"], '--table "x; drop" is not a table name'],
+    [["adopt", "--from", "dbmate", "--dry-run"], "adopt does not take --dry-run."],
+    [["adopt", "--from", "dbmate", "extra"], 'Unexpected argument "extra".'],
     [["baseline"], "baseline needs --to <name>"],
     [
       ["resolve", "001_a"],
@@ -34,7 +48,7 @@ describe("usage errors exit 2, with a short usage hint on stderr, and attempt no
       ["status", "--url", "http://x", "--migrations-dir", "m"],
       "--migrations-dir does not apply with --url",
     ],
-    [["new"], "new needs a snake_case name"],
+    [["new"], "new needs a name for the migration"],
   ])("%j", async (args, message) => {
     const result = await runCli(args, { env: DATABASE });
 
@@ -61,7 +75,11 @@ describe("usage errors exit 2, with a short usage hint on stderr, and attempt no
     expect(JSON.parse(result.stdout)).toMatchObject({
       ok: false,
       command: "rollback",
-      error: { code: "USAGE", message: "rollback needs the name of the migration to roll back." },
+      error: {
+        code: "USAGE",
+        message:
+          "rollback needs the name of the migration to roll back, or --to <name> (everything applied after it), or --steps n (the newest n).",
+      },
     });
     expect(result.stderr).toContain("error:");
   });
@@ -84,6 +102,9 @@ describe("help", () => {
       "resolve <name> --applied | --rolled-back | --accept-checksum",
       "history",
       "new <name>",
+      "rollback --to <name>",
+      "rollback --steps n",
+      "adopt --from dbmate|supabase [--table t]",
       "DATABASE_URL",
       "MIGRATION_SECRET",
       "MIGRATIONS_DIR",
@@ -96,7 +117,7 @@ describe("help", () => {
     for (const line of result.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
   });
 
-  it.each(["status", "apply", "rollback", "baseline", "resolve", "history", "new"])(
+  it.each(["status", "apply", "rollback", "baseline", "resolve", "history", "new", "adopt"])(
     "has help for %s, as `help %s` and `%s --help`, in 80 columns",
     async (command) => {
       const viaHelp = await runCli(["help", command]);

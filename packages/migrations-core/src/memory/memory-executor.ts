@@ -1,6 +1,9 @@
 import {
+  ChecksumDriftError,
   ExecutorUnavailableError,
+  ForeignHistoryNotFoundError,
   LockBusyError,
+  RollbackOrderError,
   type SqlFailure,
   StateConflictError,
 } from "../errors.ts";
@@ -16,9 +19,17 @@ import type {
   RollbackRequest,
 } from "../executor.ts";
 import {
+  type ForeignHistorySource,
+  type ForeignVersions,
+  foreignTableOf,
+} from "../foreign-history.ts";
+import { compareMigrationNames } from "../migration.ts";
+import {
   type MigrationAction,
   type MigrationEvent,
   type MigrationRecord,
+  rollbackFailedMessage,
+  rollbackStartedMessage,
   startedMessage,
 } from "../records.ts";
 import { splitSqlStatements } from "../sql-statements.ts";
@@ -39,6 +50,13 @@ export interface MemoryDatabase {
   readonly tables: Set<string>;
   /** Every statement that ran and committed, in order. */
   readonly executed: string[];
+  /**
+   * Other tools' history tables, for `adopt`: the `version` column of each, by schema-qualified
+   * name (`public.schema_migrations` for dbmate's default — the toy's current schema is
+   * `public` — and `supabase_migrations.schema_migrations` for the Supabase CLI's). Seed it in a
+   * test: `database.foreignTables.set("public.schema_migrations", ["20240101120000"])`.
+   */
+  readonly foreignTables: Map<string, string[]>;
   /** @internal */
   lock: { holder: string; waiters: (() => void)[] } | null;
   /** @internal */
@@ -53,6 +71,7 @@ export function createMemoryDatabase(): MemoryDatabase {
     events: [],
     tables: new Set(),
     executed: [],
+    foreignTables: new Map(),
     lock: null,
     nextEventId: 1,
     unitQueue: Promise.resolve(),
@@ -165,6 +184,7 @@ export class MemoryExecutor implements Executor {
         errorMessage: startedMessage(actor),
         executionTimeMs: null,
         checksum: migration.checksum,
+        transactional: false,
         rolledBackAt: null,
         rolledBackBy: null,
       });
@@ -184,6 +204,7 @@ export class MemoryExecutor implements Executor {
         errorMessage: run.failure.message,
         executionTimeMs,
         checksum: migration.checksum,
+        transactional: migration.transactional,
         rolledBackAt: null,
         rolledBackBy: null,
       });
@@ -205,6 +226,7 @@ export class MemoryExecutor implements Executor {
       errorMessage: null,
       executionTimeMs,
       checksum: migration.checksum,
+      transactional: migration.transactional,
       rolledBackAt: null,
       rolledBackBy: null,
     });
@@ -224,7 +246,23 @@ export class MemoryExecutor implements Executor {
     const db = this.database;
     const record = db.records.get(migration.name);
     if (record?.status !== "applied") return { status: "not_applied" };
+    // Checked here, in the unit, as the real executors check it under their unit lock.
+    const newer = this.newerApplied(record);
+    if (newer !== null) throw new RollbackOrderError(migration.name, newer);
+    if (record.checksum !== null && record.checksum !== migration.checksum) {
+      throw new ChecksumDriftError([migration.name]);
+    }
     const startedAt = this.now();
+    if (!migration.transactional) {
+      // The row is the claim, and shows the down section interrupted should it never finish.
+      this.writeRecord(migration.name, {
+        ...record,
+        status: "failed",
+        errorMessage: rollbackStartedMessage(actor),
+        executionTimeMs: null,
+        transactional: false,
+      });
+    }
     const run = await this.runStatements(
       migration.name,
       "rollback",
@@ -233,6 +271,17 @@ export class MemoryExecutor implements Executor {
     );
     const executionTimeMs = this.elapsed(startedAt);
     if (run.failure) {
+      if (!migration.transactional) {
+        this.writeRecord(migration.name, {
+          ...record,
+          status: "failed",
+          appliedAt: startedAt,
+          appliedBy: actor,
+          errorMessage: rollbackFailedMessage(run.failure.message),
+          executionTimeMs,
+          transactional: false,
+        });
+      }
       this.appendEvent(
         migration.name,
         "rollback",
@@ -247,6 +296,7 @@ export class MemoryExecutor implements Executor {
     this.writeRecord(migration.name, {
       ...record,
       status: "rolled_back",
+      errorMessage: null,
       rolledBackAt: this.now(),
       rolledBackBy: actor,
     });
@@ -260,6 +310,20 @@ export class MemoryExecutor implements Executor {
       migration.checksum,
     );
     return { status: "rolled_back", executionTimeMs };
+  }
+
+  /** The applied migration recorded after `record` (later, then higher version), if any. */
+  private newerApplied(record: MigrationRecord): string | null {
+    let newest: MigrationRecord | null = null;
+    const later = (a: MigrationRecord, b: MigrationRecord) =>
+      a.appliedAt.getTime() !== b.appliedAt.getTime()
+        ? a.appliedAt.getTime() > b.appliedAt.getTime()
+        : compareMigrationNames(a.migrationName, b.migrationName) > 0;
+    for (const other of this.database.records.values()) {
+      if (other.status !== "applied" || other.migrationName === record.migrationName) continue;
+      if (later(other, record) && (newest === null || later(other, newest))) newest = other;
+    }
+    return newest?.migrationName ?? null;
   }
 
   private async record(changes: readonly Bookkeeping[], actor: string): Promise<void> {
@@ -288,6 +352,7 @@ export class MemoryExecutor implements Executor {
             errorMessage: null,
             executionTimeMs: null,
             checksum,
+            transactional: null,
             rolledBackAt: null,
             rolledBackBy: null,
           });
@@ -315,7 +380,7 @@ export class MemoryExecutor implements Executor {
         "succeeded",
         actor,
         null,
-        null,
+        change.kind === "mark_applied" ? (change.note ?? null) : null,
         checksum,
       );
     }
@@ -335,6 +400,15 @@ export class MemoryExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  async readForeignVersions(source: ForeignHistorySource): Promise<ForeignVersions> {
+    this.assertOpen();
+    const table = foreignTableOf(source);
+    const qualified = `${table.schema ?? "public"}.${table.name}`;
+    const versions = this.database.foreignTables.get(qualified);
+    if (versions === undefined) throw new ForeignHistoryNotFoundError(source.kind, qualified);
+    return { table: qualified, versions: [...versions] };
   }
 
   /** Runs one unit of work after every unit queued before it, on any executor of this database. */

@@ -12,7 +12,7 @@ import type {
   ApplyReport,
   PlannedAction,
   Resolution,
-  RollbackReport,
+  RollbackOutput,
   RunRequest,
 } from "./Migrations.types";
 import { describeError, plural, RESOLUTION_LABELS } from "./Migrations.utils";
@@ -81,6 +81,9 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
           ...(action.markOnly ? { markOnly: true } : {}),
         });
         break;
+      case "rollback-to":
+        planRollback({ to: action.migrationName, dryRun: true });
+        break;
       case "resolve":
         break;
     }
@@ -90,7 +93,8 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
     return <DialogShell open={false} onOpenChange={onCancel} title="" description="" />;
   }
 
-  const plan = action.kind === "rollback" ? rollbackPlan : applyPlan;
+  const plan =
+    action.kind === "rollback" || action.kind === "rollback-to" ? rollbackPlan : applyPlan;
   const planning = action.kind !== "resolve" && (plan.isPending || plan.isIdle);
   const planError = action.kind !== "resolve" ? plan.error : null;
   const preview = previewOf(action, applyPlan.data, rollbackPlan.data);
@@ -194,7 +198,7 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
 function previewOf(
   action: PlannedAction,
   applied: ApplyReport | undefined,
-  rolledBack: RollbackReport | undefined,
+  rolledBack: RollbackOutput | undefined,
 ): Preview {
   switch (action.kind) {
     case "apply":
@@ -222,7 +226,7 @@ function previewOf(
       return { steps, note: null, run: { kind: "apply", input, names: steps.map((s) => s.name) } };
     }
     case "rollback": {
-      if (!rolledBack) return { steps: [], note: null, run: null };
+      if (!rolledBack || "results" in rolledBack) return { steps: [], note: null, run: null };
       if (rolledBack.status === "not_applied") {
         return { steps: [], note: `${action.migrationName} is not applied.`, run: null };
       }
@@ -241,6 +245,30 @@ function previewOf(
         steps: [{ name: action.migrationName, sql: rolledBack.sql, transactional: true }],
         note: null,
         run,
+      };
+    }
+    case "rollback-to": {
+      if (!rolledBack || !("results" in rolledBack)) return { steps: [], note: null, run: null };
+      const steps = rolledBack.results.map((r) => ({
+        name: r.migrationName,
+        sql: r.sql ?? "",
+        transactional: r.transactional,
+      }));
+      if (steps.length === 0) {
+        return {
+          steps,
+          note: `Nothing is applied after ${action.migrationName}: nothing will run.`,
+          run: null,
+        };
+      }
+      return {
+        steps,
+        note: null,
+        run: {
+          kind: "rollback",
+          input: { to: action.migrationName },
+          names: steps.map((s) => s.name),
+        },
       };
     }
     case "resolve":
@@ -313,6 +341,16 @@ function describe(action: PlannedAction, preview: Preview): DialogCopy {
             variant: "danger",
             warning: null,
           };
+    case "rollback-to": {
+      const count = preview.run?.names.length ?? action.count;
+      return {
+        title: `Roll back to ${action.migrationName}`,
+        description: `Runs the down section of every migration applied after ${action.migrationName}, newest first, each in its own transaction, and marks each rolled back; ${action.migrationName} stays applied. A failure stops the run: the ones rolled back before it stay rolled back.`,
+        confirmLabel: `Roll back ${plural(count, "migration")}`,
+        variant: "danger",
+        warning: null,
+      };
+    }
     case "resolve":
       return {
         title:

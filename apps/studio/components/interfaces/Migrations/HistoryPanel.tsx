@@ -131,7 +131,7 @@ export function HistoryPanel({ migrationNames }: HistoryPanelProps) {
                   Duration
                 </th>
                 <th scope="col" className={STACKED_HEAD_CELL}>
-                  Error
+                  Error or note
                 </th>
               </tr>
             </thead>

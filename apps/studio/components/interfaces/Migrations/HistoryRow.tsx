@@ -75,17 +75,26 @@ export function HistoryRow({ event }: HistoryRowProps) {
         </span>
       </td>
       <td className={`${STACKED_WIDE_CELL} md:max-w-md`}>
-        {event.errorMessage ? (
+        {event.errorMessage && !succeeded ? (
           <span
             data-testid="history-error"
             className="block font-mono text-xs break-words whitespace-pre-wrap text-destructive"
           >
             {event.errorMessage}
           </span>
+        ) : event.errorMessage ? (
+          // A succeeded event's message is a note, never an error: e.g. an adopt's "adopted from
+          // dbmate (…)" on its baseline events.
+          <span
+            data-testid="history-note"
+            className="block text-xs break-words whitespace-pre-wrap text-foreground-light"
+          >
+            {event.errorMessage}
+          </span>
         ) : (
           <span className="text-xs text-foreground-lighter max-md:hidden">
             <span aria-hidden="true">—</span>
-            <span className="sr-only">No error</span>
+            <span className="sr-only">No error or note</span>
           </span>
         )}
       </td>

@@ -27,9 +27,12 @@ interface MigrationRowProps {
   canApply: boolean;
   /** Only the most recently applied migration may be rolled back. */
   canRollback: boolean;
+  /** An applied migration with others applied after it: "Roll back to here" undoes those. */
+  canRollbackTo: boolean;
   onViewSql: (view: MigrationView) => void;
   onApply: (view: MigrationView) => void;
   onRollback: (view: MigrationView) => void;
+  onRollbackTo: (view: MigrationView) => void;
 }
 
 export function MigrationRow({
@@ -39,9 +42,11 @@ export function MigrationRow({
   locked,
   canApply,
   canRollback,
+  canRollbackTo,
   onViewSql,
   onApply,
   onRollback,
+  onRollbackTo,
 }: MigrationRowProps) {
   const isPending = view.state === "pending" && !view.missing;
   const showError = view.lastError !== null && (status === "failed" || status === "interrupted");
@@ -165,6 +170,19 @@ export function MigrationRow({
               aria-label={`${view.hasDown ? "Roll back" : "Mark rolled back"} ${view.name}`}
             >
               {view.hasDown ? "Roll back" : "Mark rolled back"}
+            </Button>
+          ) : null}
+          {canRollbackTo ? (
+            <Button
+              variant="ghost"
+              icon={<Icon name="undo" />}
+              disabled={locked}
+              onClick={() => onRollbackTo(view)}
+              data-testid={`rollback-to-${view.name}`}
+              aria-label={`Roll back to ${view.name}: roll back every migration applied after it`}
+              title="Roll back every migration applied after this one; this one stays applied"
+            >
+              Roll back to here
             </Button>
           ) : null}
         </span>

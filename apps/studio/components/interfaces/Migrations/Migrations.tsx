@@ -6,6 +6,7 @@ import { Alert } from "../../ui/Alert";
 import { Button } from "../../ui/Button";
 import { Icon } from "../../ui/Icon";
 import { ActionErrorAlert } from "./ActionErrorAlert";
+import { AdoptDialog } from "./AdoptDialog";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { HistoryPanel } from "./HistoryPanel";
 import type { MigrationView, PlannedAction, Resolution } from "./Migrations.types";
@@ -29,6 +30,7 @@ export function Migrations() {
   const { busy, outcome, run, dismissOutcome } = useMigrationActions();
   const [sqlView, setSqlView] = useState<MigrationView | null>(null);
   const [planned, setPlanned] = useState<PlannedAction | null>(null);
+  const [adopting, setAdopting] = useState(false);
 
   const report = list.data;
   const applyBlocked = report?.problems.some((p) => p.blocking) ?? false;
@@ -49,6 +51,8 @@ export function Migrations() {
     });
   const onRollback = (view: MigrationView) =>
     setPlanned({ kind: "rollback", migrationName: view.name, markOnly: !view.hasDown });
+  const onRollbackTo = (view: MigrationView, count: number) =>
+    setPlanned({ kind: "rollback-to", migrationName: view.name, count });
   const onResolve = (migrationName: string, as: Resolution) =>
     setPlanned({ kind: "resolve", migrationName, as });
 
@@ -71,6 +75,16 @@ export function Migrations() {
             data-testid="refresh"
           >
             Refresh
+          </Button>
+          <Button
+            variant="ghost"
+            icon={<Icon name="history" />}
+            onClick={() => setAdopting(true)}
+            disabled={!report || report.migrations.length === 0 || busy !== null}
+            data-testid="adopt-open"
+            title="Adopt history from dbmate / Supabase CLI: record what that tool applied, without running it"
+          >
+            Adopt history…
           </Button>
           <Button
             variant="primary"
@@ -149,6 +163,7 @@ export function Migrations() {
                 onViewSql={setSqlView}
                 onApply={onApply}
                 onRollback={onRollback}
+                onRollbackTo={onRollbackTo}
               />
             </section>
           )}
@@ -157,6 +172,15 @@ export function Migrations() {
       ) : null}
 
       <SqlDialog view={sqlView} onClose={() => setSqlView(null)} />
+      <AdoptDialog
+        open={adopting}
+        actor={session.data?.actor ?? null}
+        onCancel={() => setAdopting(false)}
+        onConfirm={(request) => {
+          setAdopting(false);
+          run(request);
+        }}
+      />
       <ConfirmDialog
         action={planned}
         actor={session.data?.actor ?? null}

@@ -5,13 +5,19 @@ export type StatusReport = RouterOutputs["migrations"]["list"];
 export type MigrationView = StatusReport["migrations"][number];
 export type Problem = StatusReport["problems"][number];
 export type ApplyReport = RouterOutputs["migrations"]["apply"];
-export type RollbackReport = RouterOutputs["migrations"]["rollback"];
+/** One migration's rollback, or a run's (`to` / `steps`: it has `results`). */
+export type RollbackOutput = RouterOutputs["migrations"]["rollback"];
+export type RollbackReport = Exclude<RollbackOutput, { results: unknown }>;
+export type RollbackRunReport = Extract<RollbackOutput, { results: unknown }>;
+export type AdoptReport = RouterOutputs["migrations"]["adopt"];
 export type ResolveReport = RouterOutputs["migrations"]["resolve"];
 export type HistoryEvent = RouterOutputs["migrations"]["history"]["events"][number];
 
 export type ApplyInput = RouterInputs["migrations"]["apply"];
 export type RollbackInput = RouterInputs["migrations"]["rollback"];
 export type ResolveInput = RouterInputs["migrations"]["resolve"];
+export type AdoptInput = RouterInputs["migrations"]["adopt"];
+export type ForeignTool = AdoptInput["from"];
 export type Resolution = ResolveInput["as"];
 
 /** What a row shows, and its `data-state`: the engine's state refined by its problems. */
@@ -29,13 +35,16 @@ export type PlannedAction =
   | { kind: "apply"; migrationName: string; transactional: boolean; allowOutOfOrder: boolean }
   | { kind: "apply-all"; count: number }
   | { kind: "rollback"; migrationName: string; markOnly: boolean }
+  /** "Roll back to here": everything applied after `migrationName`, which stays applied. */
+  | { kind: "rollback-to"; migrationName: string; count: number }
   | { kind: "resolve"; migrationName: string; as: Resolution };
 
 /** A confirmed action, with the exact input to send and the rows it concerns. */
 export type RunRequest =
   | { kind: "apply"; input: ApplyInput; names: string[] }
   | { kind: "rollback"; input: RollbackInput; names: string[] }
-  | { kind: "resolve"; input: ResolveInput; names: string[] };
+  | { kind: "resolve"; input: ResolveInput; names: string[] }
+  | { kind: "adopt"; input: AdoptInput; names: string[] };
 
 /** The rows an action in flight is working on, and the word for it ("Applying…"). */
 export interface BusyState {

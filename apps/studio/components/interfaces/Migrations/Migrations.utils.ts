@@ -1,12 +1,15 @@
 import type { MigrationsRouter } from "@studio/migrations-trpc";
 import { isTRPCClientError } from "@trpc/client";
 import type {
+  AdoptReport,
   ApplyReport,
   DisplayStatus,
+  ForeignTool,
   MigrationView,
   Problem,
   Resolution,
-  RollbackReport,
+  RollbackOutput,
+  RollbackRunReport,
 } from "./Migrations.types";
 
 /** A row's status, with the problems the planner found for it taking precedence. */
@@ -40,6 +43,16 @@ export const PROBLEM_LABELS: Record<Problem["kind"], string> = {
   out_of_order: "Out of order",
   invalid_file: "Invalid file",
 };
+
+/**
+ * A problem's label on the page. A file problem that blocks nothing is a warning (SPEC §2: a
+ * misnamed `.sql` file, a marker option dbmate ignores): the migration loads, or the file was
+ * never one, so it must not read like a file that stops applies.
+ */
+export function problemLabel(problem: Pick<Problem, "kind" | "blocking">): string {
+  if (problem.kind === "invalid_file" && !problem.blocking) return "File warning";
+  return PROBLEM_LABELS[problem.kind];
+}
 
 export const RESOLUTION_LABELS: Record<Resolution, string> = {
   applied: "Mark applied",
@@ -209,10 +222,11 @@ export function summariseApply(report: ApplyReport): { title: string; detail: st
   };
 }
 
-export function summariseRollback(report: RollbackReport): {
+export function summariseRollback(report: RollbackOutput): {
   title: string;
   detail: string | null;
 } {
+  if ("results" in report) return summariseRollbackRun(report);
   switch (report.status) {
     case "rolled_back":
       return {
@@ -232,4 +246,61 @@ export function summariseRollback(report: RollbackReport): {
     default:
       return { title: `Rollback of ${report.migrationName}: ${report.status}`, detail: null };
   }
+}
+
+/** The headline of a finished "Roll back to here" (a run of rollbacks). */
+function summariseRollbackRun(report: RollbackRunReport): { title: string; detail: string | null } {
+  const done = report.results.filter(
+    (r) => r.status === "rolled_back" || r.status === "marked_rolled_back",
+  );
+  if (done.length === 0) {
+    return {
+      title: "Nothing to roll back",
+      detail: report.to ? `Nothing is applied after ${report.to}.` : null,
+    };
+  }
+  const total = done.reduce((sum, r) => sum + (r.executionTimeMs ?? 0), 0);
+  return {
+    title: `Rolled back ${plural(done.length, "migration")}${report.to ? ` to ${report.to}` : ""}`,
+    detail: `${done.map((r) => r.migrationName).join(", ")} in ${formatDuration(total)}; they are pending again`,
+  };
+}
+
+export const FOREIGN_TOOL_LABELS: Record<ForeignTool, string> = {
+  dbmate: "dbmate",
+  supabase: "Supabase CLI",
+};
+
+/** The headline of a finished adopt: what was recorded, and what was not and why. */
+export function summariseAdopt(report: AdoptReport): { title: string; detail: string | null } {
+  const count = (status: AdoptReport["results"][number]["status"]) =>
+    report.results.filter((r) => r.status === status);
+  const adopted = count("adopted");
+  const notes = [
+    count("already_applied").length > 0
+      ? `${plural(count("already_applied").length, "was", "were")} already applied`
+      : null,
+    count("kept_rolled_back").length > 0
+      ? `${plural(count("kept_rolled_back").length, "stays", "stay")} rolled back here`
+      : null,
+    count("no_local_file").length > 0
+      ? `no local file for version ${count("no_local_file")
+          .map((r) => r.version)
+          .join(", ")}`
+      : null,
+  ].filter((note) => note !== null);
+  return {
+    title:
+      adopted.length === 0
+        ? `Nothing to adopt from ${FOREIGN_TOOL_LABELS[report.from]}`
+        : `Adopted ${plural(adopted.length, "migration")} from ${FOREIGN_TOOL_LABELS[report.from]}`,
+    detail: [
+      adopted.length > 0
+        ? `${adopted.map((r) => r.migrationName).join(", ")} recorded as applied from ${report.table}; no SQL ran.`
+        : `Read ${report.table}: ${plural(report.results.length, "version")}.`,
+      notes.length > 0 ? `${notes.join("; ")}.` : null,
+    ]
+      .filter((part) => part !== null)
+      .join(" "),
+  };
 }

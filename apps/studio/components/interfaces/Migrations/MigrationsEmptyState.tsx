@@ -12,9 +12,10 @@ export function MigrationsEmptyState() {
       </span>
       <h2 className="mt-4 text-sm font-medium text-foreground">No migrations yet</h2>
       <p className="mt-1 max-w-md text-sm text-foreground-light">
-        Migrations are SQL files in the migrations directory, named{" "}
+        Migrations are SQL files in dbmate&apos;s format in the migrations directory, named by a
+        number and a name, like{" "}
         <code className="font-mono text-xs whitespace-nowrap text-foreground">
-          NNN_snake_case_name.sql
+          008_add_active_org_tracking.sql
         </code>
         . Create the next one with{" "}
         <code className="font-mono text-xs whitespace-nowrap text-foreground">

@@ -16,6 +16,8 @@ interface MigrationsTableProps {
   onViewSql: (view: MigrationView) => void;
   onApply: (view: MigrationView) => void;
   onRollback: (view: MigrationView) => void;
+  /** "Roll back to here": every migration applied after this one (`count` of them). */
+  onRollbackTo: (view: MigrationView, count: number) => void;
 }
 
 /** Every known migration, applied and pending, in order. */
@@ -26,8 +28,10 @@ export function MigrationsTable({
   onViewSql,
   onApply,
   onRollback,
+  onRollbackTo,
 }: MigrationsTableProps) {
   const firstPending = report.pending[0]?.name ?? null;
+  const appliedAfter = countAppliedAfter(report.applied);
   return (
     <div className="rounded-md md:overflow-x-auto md:border md:border-border-default md:bg-surface-100">
       <table className={STACKED_TABLE} data-testid="migrations-table">
@@ -69,13 +73,26 @@ export function MigrationsTable({
               locked={busy !== null}
               canApply={view.name === firstPending && !applyBlocked}
               canRollback={view.state === "applied" && view.name === report.lastApplied}
+              canRollbackTo={view.state === "applied" && (appliedAfter.get(view.name) ?? 0) > 0}
               onViewSql={onViewSql}
               onApply={onApply}
               onRollback={onRollback}
+              onRollbackTo={(v) => onRollbackTo(v, appliedAfter.get(v.name) ?? 0)}
             />
           ))}
         </tbody>
       </table>
     </div>
   );
+}
+
+/**
+ * How many migrations were applied after each applied one: the engine's order for rollbacks (most
+ * recently applied first; ties, as a baseline makes, by version). `applied` is in version order.
+ */
+function countAppliedAfter(applied: readonly MigrationView[]): Map<string, number> {
+  const newestFirst = [...applied]
+    .reverse()
+    .sort((a, b) => (b.appliedAt?.getTime() ?? 0) - (a.appliedAt?.getTime() ?? 0));
+  return new Map(newestFirst.map((view, index) => [view.name, index]));
 }

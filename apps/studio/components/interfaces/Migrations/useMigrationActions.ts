@@ -2,18 +2,20 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { httpStatusOf, useTRPC } from "../../../utils/trpc";
 import type { ActionOutcome, BusyState, RunRequest } from "./Migrations.types";
-import { summariseApply, summariseRollback } from "./Migrations.utils";
+import { summariseAdopt, summariseApply, summariseRollback } from "./Migrations.utils";
 
 const VERBS: Record<RunRequest["kind"], string> = {
   apply: "Applying…",
   rollback: "Rolling back…",
   resolve: "Resolving…",
+  adopt: "Adopting…",
 };
 
 const ACTION_NAMES: Record<RunRequest["kind"], string> = {
   apply: "Apply",
   rollback: "Rollback",
   resolve: "Resolve",
+  adopt: "Adopt",
 };
 
 /**
@@ -63,6 +65,14 @@ export function useMigrationActions() {
     }),
   );
 
+  const adopt = useMutation(
+    trpc.migrations.adopt.mutationOptions({
+      onSuccess: (report) => setOutcome({ kind: "success", ...summariseAdopt(report) }),
+      onError: fail("adopt"),
+      onSettled: settle,
+    }),
+  );
+
   const run = (request: RunRequest) => {
     if (busy !== null) return;
     setOutcome(null);
@@ -80,6 +90,9 @@ export function useMigrationActions() {
         break;
       case "resolve":
         resolve.mutate(request.input);
+        break;
+      case "adopt":
+        adopt.mutate(request.input);
         break;
     }
   };
