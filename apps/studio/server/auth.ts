@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { authenticateSecretHeaders, isValidActor, SECRET_HEADER } from "@studio/migrations-trpc";
+import { ACTOR_RULE, isValidActor } from "@studio/migrations-core/rules";
+import { authenticateSecretHeaders, SECRET_HEADER } from "@studio/migrations-trpc";
 import { studioConfig } from "./config.ts";
 
 /**
@@ -95,7 +96,7 @@ export function identifyCaller(
       return {
         ok: false,
         status: 400,
-        message: "x-migration-actor must be one printable line of at most 200 characters.",
+        message: `x-migration-actor must be ${ACTOR_RULE}.`,
       };
     }
     return { ok: false, status: 401, message: "The migration secret was not accepted." };

@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isValidActor, MAX_ACTOR_LENGTH } from "@studio/migrations-core/rules";
 import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -228,6 +229,23 @@ describe("Studio's REST contract against PostgreSQL", () => {
       body: JSON.stringify({ dry_run: true }),
     });
     expect(own.status).toBe(200);
+  });
+
+  it("takes the actors every other face takes, from sign-in and from x-migration-actor alike", async () => {
+    const longest = "x".repeat(MAX_ACTOR_LENGTH);
+    for (const actor of [longest, `${longest}x`, "ops\tteam"]) {
+      const valid = isValidActor(actor);
+      const signIn = await fetch(`${studio.url}/api/auth/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-studio-csrf": "1" },
+        body: JSON.stringify({ secret: SECRET, name: actor }),
+      });
+      expect(signIn.status, `sign-in as ${actor.slice(0, 12)}…`).toBe(valid ? 204 : 400);
+      const header = await fetch(`${studio.url}/api/platform/migrations`, {
+        headers: { "x-migration-secret": SECRET, "x-migration-actor": actor },
+      });
+      expect(header.status, `x-migration-actor ${actor.slice(0, 12)}…`).toBe(valid ? 200 : 400);
+    }
   });
 
   it("reports health without a secret: 200 while the database answers", async () => {

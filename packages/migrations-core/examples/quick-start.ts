@@ -1,4 +1,5 @@
-import { createMigrationEngine, MemoryExecutor, memorySource } from "@studio/migrations-core";
+import { createMigrationEngine, memorySource } from "@studio/migrations-core";
+import { MemoryExecutor } from "@studio/migrations-core/testing";
 
 const engine = createMigrationEngine({
   executor: new MemoryExecutor(), // or a PostgreSQL, PGlite or postgres-meta executor

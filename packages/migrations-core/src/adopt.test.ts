@@ -6,12 +6,12 @@ import {
   LockBusyError,
   MigrationBlockedError,
 } from "./errors.ts";
+import { loadMigrationTexts, type MigrationText } from "./sources.ts";
 import {
   createMemoryDatabase,
   type InjectedFailure,
   MemoryExecutor,
-} from "./memory/memory-executor.ts";
-import { loadMigrationTexts, type MigrationText } from "./sources.ts";
+} from "./testing/memory-executor.ts";
 
 // `adopt --from dbmate|supabase` (SPEC §4 Adopt), against the in-memory executor, whose
 // `foreignTables` stand for the other tool's history table.

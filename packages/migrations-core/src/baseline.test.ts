@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { createMigrationEngine } from "./engine.ts";
 import { MigrationBlockedError } from "./errors.ts";
+import { loadMigrationTexts, type MigrationText } from "./sources.ts";
 import {
   createMemoryDatabase,
   type InjectedFailure,
   MemoryExecutor,
-} from "./memory/memory-executor.ts";
-import { loadMigrationTexts, type MigrationText } from "./sources.ts";
+} from "./testing/memory-executor.ts";
 
 // `baseline --to <name>` (SPEC §4 Baseline) over a failed or interrupted migration: refused, as an
 // apply or an adopt is — that is what resolve is for — and nothing is recorded.

@@ -1,7 +1,8 @@
 import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
 import type { MigrationFileProblem } from "./errors.ts";
-import { isMigrationFileName, MIGRATION_NAME_RULE, migrationPrefix } from "./migration.ts";
+import { isMigrationFileName, migrationPrefix } from "./migration.ts";
+import { MIGRATION_NAME_RULE } from "./rules.ts";
 import { loadMigrationTexts, type MigrationSource, type MigrationText } from "./sources.ts";
 
 // The byte-order mark is kept for the parser to refuse, as dbmate does.

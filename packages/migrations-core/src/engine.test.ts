@@ -13,13 +13,13 @@ import {
   RollbackOrderError,
   StateConflictError,
 } from "./errors.ts";
+import type { MigrationSource, MigrationText } from "./sources.ts";
+import { loadMigrationTexts } from "./sources.ts";
 import {
   createMemoryDatabase,
   type InjectedFailure,
   MemoryExecutor,
-} from "./memory/memory-executor.ts";
-import type { MigrationSource, MigrationText } from "./sources.ts";
-import { loadMigrationTexts } from "./sources.ts";
+} from "./testing/memory-executor.ts";
 
 const table = (n: string, opts: { down?: boolean } = {}): MigrationText => ({
   name: n,
@@ -387,13 +387,41 @@ describe("rollback", () => {
     });
     await engine.apply({ actor: ACTOR });
     const report = await engine.rollback({ migrationName: "001_a", actor: ACTOR });
-    expect(report).toMatchObject({ status: "failed", error: { message: "cannot drop" } });
+    expect(report).toMatchObject({
+      status: "failed",
+      error: { message: "cannot drop" },
+      transactional: true,
+    });
     expect(database.records.get("001_a")?.status).toBe("applied");
     expect(attempts.at(-1)).toMatchObject({
       action: "rollback",
       outcome: "failed",
       error: "cannot drop",
     });
+  });
+
+  it("says a failed transaction:false down ran outside a transaction, and leaves it failed, blocking", async () => {
+    const { engine, database } = setup(
+      [
+        {
+          name: "001_a",
+          sql: "-- migrate:up\nCREATE TABLE t_a (id int);\nCREATE TABLE t_x (id int);\n-- migrate:down transaction:false\nDROP TABLE t_x;\nDROP TABLE t_a;\n",
+        },
+        table("002_b"),
+      ],
+      { failures: [{ migrationName: "001_a", action: "rollback", statementIndex: 1 }] },
+    );
+    await engine.apply({ migrationName: "001_a", actor: ACTOR });
+
+    const dry = await engine.rollback({ migrationName: "001_a", dryRun: true, actor: ACTOR });
+    expect(dry).toMatchObject({ status: "would_roll_back", transactional: false });
+    const report = await engine.rollback({ migrationName: "001_a", actor: ACTOR });
+
+    expect(report).toMatchObject({ status: "failed", transactional: false });
+    expect(database.tables.has("t_x")).toBe(false);
+    expect(database.tables.has("t_a")).toBe(true);
+    expect(database.records.get("001_a")?.status).toBe("failed");
+    await expect(engine.apply({ actor: ACTOR })).rejects.toBeInstanceOf(MigrationBlockedError);
   });
 });
 

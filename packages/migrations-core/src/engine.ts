@@ -5,8 +5,7 @@ import {
   StateConflictError,
 } from "./errors.ts";
 import type { Bookkeeping, Executor, LockHandle } from "./executor.ts";
-import { type ForeignTool, foreignTableOf } from "./foreign-history.ts";
-import { isValidMigrationName, MIGRATION_NAME_RULE } from "./migration.ts";
+import { foreignTableOf } from "./foreign-history.ts";
 import {
   type AdoptResult,
   type ApplyPlan,
@@ -25,6 +24,17 @@ import {
   type StatusReport,
 } from "./planner.ts";
 import type { MigrationAction, MigrationEvent } from "./records.ts";
+import {
+  ACTOR_RULE,
+  DEFAULT_HISTORY_LIMIT,
+  type ForeignTool,
+  HISTORY_CURSOR_PATTERN,
+  isValidActor,
+  isValidHistoryLimit,
+  isValidMigrationName,
+  MAX_HISTORY_LIMIT,
+  MIGRATION_NAME_RULE,
+} from "./rules.ts";
 import type { LoadedMigrations, MigrationSource } from "./sources.ts";
 
 /** One structured line per attempt (SPEC §6); never carries SQL or secrets. */
@@ -92,6 +102,13 @@ export interface RollbackReport {
   error: SqlFailure | null;
   /** The down SQL that ran, or would run on a dry run; null for mark-only. */
   sql: string | null;
+  /**
+   * Whether its down section runs in a transaction (`false` under `-- migrate:down
+   * transaction:false`), as `RollbackStepResult` says: a failed transactional down changed
+   * nothing, a failed non-transactional one keeps the statements before the failing one and leaves
+   * the migration `failed`, blocking applies until resolved. `true` for a mark-only rollback.
+   */
+  transactional: boolean;
 }
 
 /** `rollback --to <name>` / `--steps N` (SPEC §4 Rollback): exactly one of `to` and `steps`. */
@@ -200,8 +217,6 @@ export interface MigrationEngine {
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
-export const DEFAULT_HISTORY_LIMIT = 50;
-export const MAX_HISTORY_LIMIT = 500;
 
 /**
  * The runner. Every operation loads the sources afresh, reads the recorded state, plans with the
@@ -355,15 +370,19 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
         executionTimeMs: null,
         error: null,
         sql: null,
+        transactional: true,
         ...extra,
       });
 
       if (opts.dryRun) {
         const plan = planRollback(await readInput(), opts.migrationName, opts);
         if (plan.kind === "not_applied") return report("not_applied");
-        return report("would_roll_back", {
-          sql: plan.kind === "run_down" ? plan.migration.down : null,
-        });
+        return report(
+          "would_roll_back",
+          plan.kind === "run_down"
+            ? { sql: plan.migration.down, transactional: plan.migration.downTransactional }
+            : {},
+        );
       }
 
       return underLock(opts.actor, async () => {
@@ -374,16 +393,17 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
           return report("marked_rolled_back");
         }
         const down = plan.migration.down as string;
+        const transactional = plan.migration.downTransactional;
         const outcome = await executor.rollbackMigration({
           migration: {
             name: plan.migration.name,
             sql: down,
-            transactional: plan.migration.downTransactional,
+            transactional,
             checksum: plan.migration.checksum,
           },
           actor: opts.actor,
         });
-        if (outcome.status === "not_applied") return report("not_applied");
+        if (outcome.status === "not_applied") return report("not_applied", { transactional });
         log({
           migrationName: opts.migrationName,
           action: "rollback",
@@ -396,6 +416,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
           executionTimeMs: outcome.executionTimeMs,
           error: outcome.status === "failed" ? outcome.error : null,
           sql: down,
+          transactional,
         });
       });
     },
@@ -558,10 +579,10 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
 
     async history(opts = {}) {
       const limit = opts.limit ?? DEFAULT_HISTORY_LIMIT;
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) {
+      if (!isValidHistoryLimit(limit)) {
         throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}.`);
       }
-      if (opts.cursor !== undefined && !/^[0-9]{1,19}$/.test(opts.cursor)) {
+      if (opts.cursor !== undefined && !HISTORY_CURSOR_PATTERN.test(opts.cursor)) {
         throw new InvalidInputError("cursor must be a value returned as nextCursor.");
       }
       // One extra row tells whether an older page exists without a count query.
@@ -629,6 +650,7 @@ function requireName(name: string, field: string): void {
 function requireActor(actor: string): void {
   if (actor.trim() === "")
     throw new InvalidInputError("An actor is required: every change is recorded with who made it.");
+  if (!isValidActor(actor)) throw new InvalidInputError(`The actor must be ${ACTOR_RULE}.`);
 }
 
 function isAtOrBefore(status: StatusReport, name: string, upTo: string): boolean {

@@ -36,7 +36,13 @@ export type MigrationErrorCode =
   /** A migration's SQL failed; the migration was not applied. */
   | "MIGRATION_FAILED"
   /** The database could not be reached, or an attempt's outcome could not be established. */
-  | "EXECUTOR_UNAVAILABLE";
+  | "EXECUTOR_UNAVAILABLE"
+  /**
+   * The database answered, and refused the engine's role: a missing privilege, a read-only
+   * standby (or read-only transactions), a failed login, no such database. A configuration to
+   * fix, which waiting will not: unlike `EXECUTOR_UNAVAILABLE`, retrying as is changes nothing.
+   */
+  | "DATABASE_REFUSED";
 
 export abstract class MigrationError extends Error {
   abstract readonly code: MigrationErrorCode;
@@ -258,6 +264,35 @@ export class MigrationFailedError extends MigrationError {
 
 export class ExecutorUnavailableError extends MigrationError {
   readonly code = "EXECUTOR_UNAVAILABLE";
+}
+
+/** Why the database refused (see {@link DatabaseRefusedError}). */
+export type DatabaseRefusal =
+  /** The connecting role lacks a privilege (or the ownership) the engine needs. */
+  | "privilege"
+  /** The target is a standby in recovery: migrations must run on the primary. */
+  | "standby"
+  /** Transactions are read-only (`default_transaction_read_only`, or a standby). */
+  | "read_only"
+  /** The login was refused: no such role, a wrong password, no `pg_hba.conf` entry, `NOLOGIN`. */
+  | "login"
+  /** The database named in the connection does not exist. */
+  | "no_database";
+
+/**
+ * The database refused the engine's role before anything of the request was done — the message
+ * names what was refused (the privilege and the object, or the standby), the hint what to grant
+ * or where to connect instead. Nothing was applied or recorded.
+ */
+export class DatabaseRefusedError extends MigrationError {
+  readonly code = "DATABASE_REFUSED";
+  constructor(
+    readonly reason: DatabaseRefusal,
+    message: string,
+    options: { hint: string; cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 /** What the database said when a migration's SQL failed. */

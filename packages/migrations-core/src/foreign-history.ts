@@ -1,13 +1,15 @@
 import { InvalidInputError } from "./errors.ts";
+import {
+  FOREIGN_TABLE_NAME,
+  FOREIGN_TABLE_RULE,
+  FOREIGN_TOOLS,
+  type ForeignTool,
+} from "./rules.ts";
 
 /**
  * `adopt` (SPEC §4): the history another migration tool kept in the database, read so that a
  * database it migrated keeps its history when this engine takes over.
  */
-
-/** The tools whose history `adopt` reads. */
-export const FOREIGN_TOOLS = ["dbmate", "supabase"] as const;
-export type ForeignTool = (typeof FOREIGN_TOOLS)[number];
 
 /** Where to read another tool's history. */
 export interface ForeignHistorySource {
@@ -34,11 +36,6 @@ export interface ForeignVersions {
   versions: string[];
 }
 
-/** One identifier part: what Postgres takes unquoted, at most 63 characters (its NAMEDATALEN). */
-const PART = "[A-Za-z_][A-Za-z0-9_$]{0,62}";
-/** `table` or `schema.table`: anything else (quotes, spaces, a third part) is refused. */
-export const FOREIGN_TABLE_NAME = new RegExp(`^${PART}(?:\\.${PART})?$`);
-
 export function isForeignTool(value: unknown): value is ForeignTool {
   return typeof value === "string" && (FOREIGN_TOOLS as readonly string[]).includes(value);
 }
@@ -57,7 +54,7 @@ export function foreignTableOf(source: ForeignHistorySource): ForeignTable {
   }
   if (!FOREIGN_TABLE_NAME.test(source.table)) {
     throw new InvalidInputError(
-      `table "${source.table}" is not a table name: letters, digits, _ and $ (not starting with a digit), at most 63 characters, optionally schema-qualified as schema.table.`,
+      `table "${source.table}" is not a table name: ${FOREIGN_TABLE_RULE}.`,
     );
   }
   const [first, second] = source.table.split(".") as [string, string | undefined];

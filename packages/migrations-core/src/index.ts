@@ -10,12 +10,10 @@ export {
   type AttemptLog,
   type BaselineReport,
   createMigrationEngine,
-  DEFAULT_HISTORY_LIMIT,
   DEFAULT_LOCK_TIMEOUT_MS,
   type EngineOptions,
   type HistoryOptions,
   type HistoryPage,
-  MAX_HISTORY_LIMIT,
   type MigrationEngine,
   type ResolveReport,
   type RollbackOptions,
@@ -27,6 +25,8 @@ export {
 } from "./engine.ts";
 export {
   ChecksumDriftError,
+  type DatabaseRefusal,
+  DatabaseRefusedError,
   EarlierPendingError,
   ExecutorUnavailableError,
   ForeignHistoryNotFoundError,
@@ -62,11 +62,8 @@ export type {
 } from "./executor.ts";
 export {
   adoptedNote,
-  FOREIGN_TABLE_NAME,
-  FOREIGN_TOOLS,
   type ForeignHistorySource,
   type ForeignTable,
-  type ForeignTool,
   type ForeignVersions,
   foreignTableOf,
   foreignToolLabel,
@@ -74,20 +71,9 @@ export {
   quoteIdentifier,
 } from "./foreign-history.ts";
 export {
-  createMemoryDatabase,
-  type InjectedFailure,
-  type MemoryDatabase,
-  MemoryExecutor,
-  type MemoryExecutorOptions,
-} from "./memory/memory-executor.ts";
-export {
   compareMigrationNames,
   comparePrefixes,
   isMigrationFileName,
-  isValidMigrationName,
-  MAX_MIGRATION_NAME_LENGTH,
-  MIGRATION_NAME_PATTERN,
-  MIGRATION_NAME_RULE,
   type Migration,
   migrationPrefix,
 } from "./migration.ts";
@@ -130,6 +116,24 @@ export {
   rollbackStartedMessage,
   startedMessage,
 } from "./records.ts";
+export {
+  ACTOR_RULE,
+  DEFAULT_HISTORY_LIMIT,
+  FOREIGN_TABLE_NAME,
+  FOREIGN_TABLE_RULE,
+  FOREIGN_TOOLS,
+  type ForeignTool,
+  HISTORY_CURSOR_PATTERN,
+  isValidActor,
+  isValidHistoryLimit,
+  isValidMigrationName,
+  MAX_ACTOR_LENGTH,
+  MAX_HISTORY_LIMIT,
+  MAX_MIGRATION_NAME_LENGTH,
+  MIGRATION_NAME_CHARACTERS,
+  MIGRATION_NAME_PATTERN,
+  MIGRATION_NAME_RULE,
+} from "./rules.ts";
 export {
   type LoadedMigrations,
   loadMigrationTexts,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createMigrationEngine } from "./engine.ts";
 import { EarlierPendingError, InvalidMigrationFileError } from "./errors.ts";
-import { createMemoryDatabase, MemoryExecutor } from "./memory/memory-executor.ts";
 import { fileProblemsBlocking, planApply, planBaseline, planStatus } from "./planner.ts";
 import { loadMigrationTexts, type MigrationText } from "./sources.ts";
+import { createMemoryDatabase, MemoryExecutor } from "./testing/memory-executor.ts";
 
 // SPEC §2: a file that cannot be loaded blocks only what would have to pass it; warnings block
 // nothing; an up section of comments only is a no-op migration.

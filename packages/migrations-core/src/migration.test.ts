@@ -3,11 +3,10 @@ import { describe, expect, it } from "vitest";
 import {
   compareMigrationNames,
   isMigrationFileName,
-  isValidMigrationName,
-  MIGRATION_NAME_PATTERN,
   migrationPrefix,
   migrationSortKey,
 } from "./migration.ts";
+import { isValidMigrationName, MIGRATION_NAME_PATTERN } from "./rules.ts";
 
 describe("migrationSortKey", () => {
   it("orders names exactly as compareMigrationNames does (property)", () => {

@@ -1,3 +1,5 @@
+import { isValidMigrationName, MIGRATION_NAME_PATTERN } from "./rules.ts";
+
 /** One migration, as loaded from a file or an in-memory list. */
 export interface Migration {
   /** The file stem, e.g. `008_add_active_org_tracking` or `20240101120000_create-users-table`. */
@@ -24,29 +26,6 @@ export interface Migration {
   readonly checksum: string;
   /** Where it came from, for messages (a path, or `memory:<name>`). */
   readonly source: string;
-}
-
-/** The longest migration name (file stem) accepted (SPEC §2). */
-export const MAX_MIGRATION_NAME_LENGTH = 200;
-
-/**
- * SPEC §2's name rule, whole: a migration name (a file stem) is leading digits — its version —
- * then optionally `_` or `-` and letters of either case, digits, `_`, `-` and `.`; at most
- * {@link MAX_MIGRATION_NAME_LENGTH} characters, and no `..`. dbmate's own `new` output
- * (`20240101120000_create-users-table`) is one, and so is a bare version (`20240101120000`).
- *
- * The one statement of the rule: zod schemas, argv parsing and the loader all use this (or
- * {@link isValidMigrationName}). The first group is the version.
- */
-export const MIGRATION_NAME_PATTERN = /^(?=.{1,200}$)(?!.*\.\.)([0-9]+)(?:[_-][A-Za-z0-9_.-]*)?$/;
-
-/** The rule in words, for messages that refuse a name. */
-export const MIGRATION_NAME_RULE =
-  "digits (the version), then optionally _ or - and letters, digits, _, - or . (no ..), at most 200 characters, e.g. 008_add_active_org_tracking";
-
-/** The migration name rule of SPEC §2 (a file stem). */
-export function isValidMigrationName(name: string): boolean {
-  return MIGRATION_NAME_PATTERN.test(name);
 }
 
 /** Whether a file name is a migration's: a valid name followed by `.sql`. */

@@ -1,6 +1,7 @@
 import { checksumOf } from "./checksum.ts";
 import type { MigrationFileProblem } from "./errors.ts";
-import { MIGRATION_NAME_RULE, type Migration, migrationPrefix } from "./migration.ts";
+import { type Migration, migrationPrefix } from "./migration.ts";
+import { MIGRATION_NAME_RULE } from "./rules.ts";
 import { SqlLexError, type SqlStatement, splitSqlStatements } from "./sql-statements.ts";
 
 /**

@@ -13,7 +13,7 @@ import {
   StateConflictError,
 } from "./errors.ts";
 import type { Bookkeeping } from "./executor.ts";
-import { adoptedNote, type ForeignTool, type ForeignVersions } from "./foreign-history.ts";
+import { adoptedNote, type ForeignVersions } from "./foreign-history.ts";
 import {
   compareMigrationNames,
   comparePrefixes,
@@ -23,6 +23,7 @@ import {
   significantDigits,
 } from "./migration.ts";
 import { isInterrupted, isRollbackAttempt, type MigrationRecord } from "./records.ts";
+import type { ForeignTool } from "./rules.ts";
 
 /**
  * The planner: pure functions from (migrations on disk, rows recorded) to what is applied, what is

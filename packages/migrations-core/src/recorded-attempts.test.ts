@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createMigrationEngine } from "./engine.ts";
 import { MigrationBlockedError } from "./errors.ts";
-import { createMemoryDatabase, MemoryExecutor } from "./memory/memory-executor.ts";
 import { type MigrationText, memorySource } from "./sources.ts";
+import { createMemoryDatabase, MemoryExecutor } from "./testing/memory-executor.ts";
 
 // What a failed attempt left is decided by how it ran — recorded with it — not by what its file
 // says now (SPEC §4 *Non-transactional migrations*: "Editing the file does not lift the block").

@@ -8,12 +8,12 @@ import {
   NoDownMigrationError,
   StateConflictError,
 } from "./errors.ts";
+import { loadMigrationTexts, type MigrationText } from "./sources.ts";
 import {
   createMemoryDatabase,
   type InjectedFailure,
   MemoryExecutor,
-} from "./memory/memory-executor.ts";
-import { loadMigrationTexts, type MigrationText } from "./sources.ts";
+} from "./testing/memory-executor.ts";
 
 // `rollback --to <name>` and `--steps N` (SPEC §4 Rollback), against the in-memory executor: each
 // test asserts what the "database" (records, events, the toy schema) holds afterwards.

@@ -1,6 +1,10 @@
 import { PGlite } from "@electric-sql/pglite";
-import { createMemoryDatabase, type Executor, MemoryExecutor } from "@studio/migrations-core";
-import { describeExecutorConformance } from "@studio/migrations-core/testing";
+import type { Executor } from "@studio/migrations-core";
+import {
+  createMemoryDatabase,
+  describeExecutorConformance,
+  MemoryExecutor,
+} from "@studio/migrations-core/testing";
 import { createTestDatabase, startPgMeta } from "@studio/test-postgres";
 import pg from "pg";
 import { createPGliteExecutor, createPgMetaExecutor, createPostgresExecutor } from "./index.ts";

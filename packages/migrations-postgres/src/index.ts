@@ -1,6 +1,13 @@
 export {
+  refusalOf,
+  STANDBY_CHECK_SQL,
+  standbyRefusal,
+  TARGET_CHECK_SQL,
+  type TargetCheckRow,
+  targetRefusal,
+} from "./database-refusals.ts";
+export {
   createPgMetaExecutor,
-  PgMetaExecutor,
   type PgMetaExecutorOptions,
 } from "./pg-meta/pg-meta-executor.ts";
 export {
@@ -27,3 +34,5 @@ export type {
   TrackingDatabase,
 } from "./tracking-database.ts";
 export { TRACKING_TABLES_SQL } from "./tracking-schema.ts";
+export type { Answer, Session, Transport } from "./transport.ts";
+export { UnitExecutor, type UnitExecutorOptions } from "./unit-executor.ts";

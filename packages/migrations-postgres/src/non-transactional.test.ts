@@ -80,6 +80,12 @@ describe.each(targets)("a transaction the migration runs itself, over %s", (_, m
   });
 
   it("fails a section that begins a transaction and never ends it, and rolls it back", async () => {
+    // The previous test's migration failed outside a transaction: looked at, and resolved.
+    await createMigrationEngine({ executor: target.executor(), source: memorySource([]) }).resolve({
+      migrationName: "001_own_transaction",
+      as: "rolled_back",
+      actor: "ops",
+    });
     const engine = createMigrationEngine({
       executor: target.executor(),
       source: memorySource([
@@ -201,7 +207,7 @@ describe("a concurrent index build that fails over postgres-meta", () => {
     await database?.drop();
   });
 
-  it("is a failure, and leaves no INVALID index behind", async () => {
+  it("drops the INVALID index a failed build left, and builds a valid one on the retry", async () => {
     const writer = await holdWriter(database.url);
     // The writer commits as soon as the build has failed, before the engine drops what it left.
     const fetchReleasing: typeof fetch = async (input, init) => {
@@ -221,13 +227,11 @@ describe("a concurrent index build that fails over postgres-meta", () => {
     });
     const report = await engine.apply({ actor: "ops" });
     await writer.end();
-    expect(report.failed?.error).toMatchObject({
-      code: "55P03",
-      message: expect.stringContaining("busy_id this statement left behind was dropped"),
-    });
+    // The build's lock timeout is retried, as over pg, once the INVALID index it left is dropped.
+    expect(report.failed).toBeNull();
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
-    expect((await admin.query(INDEX_VALID)).rows).toEqual([]);
+    expect((await admin.query(INDEX_VALID)).rows).toEqual([{ valid: true }]);
     await admin.end();
   });
 });

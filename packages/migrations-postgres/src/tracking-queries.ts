@@ -73,16 +73,6 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
         db,
       ),
 
-    /**
-     * Whether both tracking tables exist with every column this version records (see
-     * `TRACKING_UPGRADE_SQL`), without failing when they do not.
-     */
-    trackingTablesExist: (): CompiledQuery<{ exist: boolean }> =>
-      sql<{ exist: boolean }>`select (to_regclass('platform.schema_migration_events') is not null
-        and (select count(*) from pg_catalog.pg_attribute where attrelid = to_regclass('platform.schema_migrations') and attname in ('up_sql', 'transactional') and not attisdropped) = 2) as exist`.compile(
-        db,
-      ),
-
     selectRecords: () =>
       db
         .selectFrom(migrations)

@@ -14,11 +14,6 @@ const CURRENT_SQL = "substr(current_query(), 10, 20)";
 const cases = [
   ["lockUnit", () => trackingSql.lockUnit(), (q: typeof parameterisedQueries) => q.lockUnit()],
   [
-    "trackingTablesExist",
-    () => trackingSql.trackingTablesExist(),
-    (q: typeof parameterisedQueries) => q.trackingTablesExist(),
-  ],
-  [
     "selectRecords",
     () => trackingSql.selectRecords(),
     (q: typeof parameterisedQueries) => q.selectRecords(),

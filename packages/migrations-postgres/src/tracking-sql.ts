@@ -125,14 +125,6 @@ const query = <R>(sql: string, parameters: readonly unknown[] = []): SqlQuery<R>
 export const trackingSql = {
   lockUnit: () => query<never>(`select pg_advisory_xact_lock(${UNIT_LOCK[0]}, ${UNIT_LOCK[1]})`),
 
-  /**
-   * Whether both tracking tables exist with every column this version records (see
-   * `TRACKING_UPGRADE_SQL`), without failing when they do not.
-   */
-  trackingTablesExist: () =>
-    query<{ exist: boolean }>(`select (to_regclass('platform.schema_migration_events') is not null
-        and (select count(*) from pg_catalog.pg_attribute where attrelid = to_regclass('platform.schema_migrations') and attname in ('up_sql', 'transactional') and not attisdropped) = 2) as exist`),
-
   selectRecords: () =>
     query<RecordRow>(`select ${RECORD_COLUMNS} from ${MIGRATIONS} order by "migration_name"`),
 

@@ -180,6 +180,7 @@ export function applyBatch(
         ALREADY_APPLIED,
         "already applied",
       ),
+      partlyAppliedGuard(migration.name),
       ...revoked,
     ],
     migration.sql,
@@ -308,6 +309,20 @@ export function bookkeepingFailure(failure: SqlFailure): SqlFailure {
     hint: "The SQL itself did not fail: it changes something the engine's bookkeeping needs (platform.schema_migrations, platform.schema_migration_events, or the connecting role's privileges on them). Change the migration so the tracking tables stay usable by the role the engine connects as.",
     position: null,
   };
+}
+
+/**
+ * Refuses to apply a migration whose last attempt failed outside a transaction — part of it may
+ * be in place, and only an operator's `resolve` may clear that — with {@link STATE_CONFLICT}
+ * saying `<name> is failed`. The planner refuses it too; this is the check under the lock, for an
+ * applier that planned before the failure was recorded.
+ */
+export function partlyAppliedGuard(migrationName: string): string {
+  return guard(
+    `exists (select from platform.schema_migrations where migration_name = ${quoteLiteral(migrationName)} and status = 'failed' and transactional is false and execution_time_ms is not null)`,
+    STATE_CONFLICT,
+    `${migrationName} is failed`,
+  );
 }
 
 /** A rollback unit's guard refused it: the refusal, as the core's error. */

@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+// The rules alone, not the core: the typed client (`./client`) loads this module.
+import { isValidActor } from "@studio/migrations-core/rules";
 
 /** What every request carries into the router: who is calling. The host app builds it. */
 export interface MigrationsContext {
@@ -27,11 +29,8 @@ export function secretsMatch(expected: string, provided: string | null | undefin
   return timingSafeEqual(a, b);
 }
 
-/** An actor name: printable, one line, at most 200 characters. */
-export function isValidActor(actor: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  return actor.trim().length > 0 && actor.length <= 200 && !/[\u0000-\u001f\u007f]/.test(actor);
-}
+/** The core's actor rule, re-exported for hosts that authenticate callers themselves. */
+export { isValidActor };
 
 export type HeaderBag = Headers | Record<string, string | string[] | undefined>;
 

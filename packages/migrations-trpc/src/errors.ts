@@ -22,6 +22,10 @@ export const TRPC_CODE: Record<MigrationErrorCode, TRPC_ERROR_CODE_KEY> = {
   FOREIGN_HISTORY_NOT_FOUND: "NOT_FOUND",
   MIGRATION_FAILED: "UNPROCESSABLE_CONTENT",
   EXECUTOR_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+  // Studio's own database refused Studio's role (a privilege, a standby): not the caller's
+  // authorization (403 is `authorize`'s), and not an internal error (500 hides the message);
+  // Studio cannot serve it until its database is fixed. The code and hint tell it from an outage.
+  DATABASE_REFUSED: "SERVICE_UNAVAILABLE",
 };
 
 /** What `error.data.migration` carries to a client, beside tRPC's own `code` and `httpStatus`. */
@@ -33,7 +37,10 @@ export interface MigrationErrorData {
   migrationName: string | null;
   /** For `MIGRATION_FAILED`: what Postgres said. */
   failure: SqlFailure | null;
-  /** For `MIGRATION_FAILED` during an apply: every step's result, the failed one included. */
+  /**
+   * For `MIGRATION_FAILED`: every step's result (`ApplyStepResult` / `RollbackStepResult`), the
+   * failed one included — one step for a single rollback.
+   */
   results: unknown[] | null;
 }
 

@@ -1,10 +1,13 @@
 import {
   FOREIGN_TABLE_NAME,
+  FOREIGN_TABLE_RULE,
   FOREIGN_TOOLS,
+  HISTORY_CURSOR_PATTERN,
+  MAX_HISTORY_LIMIT,
   MAX_MIGRATION_NAME_LENGTH,
   MIGRATION_NAME_PATTERN,
   MIGRATION_NAME_RULE,
-} from "@studio/migrations-core";
+} from "@studio/migrations-core/rules";
 import { z } from "zod";
 
 /**
@@ -61,10 +64,7 @@ export const adoptInput = z
     from: z.enum(FOREIGN_TOOLS),
     table: z
       .string()
-      .regex(
-        FOREIGN_TABLE_NAME,
-        "must be a table name, optionally schema-qualified (schema.table): letters, digits, _ and $",
-      )
+      .regex(FOREIGN_TABLE_NAME, `must be a table name: ${FOREIGN_TABLE_RULE}`)
       .optional(),
   })
   .strict();
@@ -84,9 +84,9 @@ export const historyInput = z
     /** The previous page's `nextCursor`. */
     cursor: z
       .string()
-      .regex(/^[0-9]{1,19}$/, "must be a nextCursor from a previous page")
+      .regex(HISTORY_CURSOR_PATTERN, "must be a nextCursor from a previous page")
       .optional(),
-    limit: z.number().int().min(1).max(500).optional(),
+    limit: z.number().int().min(1).max(MAX_HISTORY_LIMIT).optional(),
   })
   .strict()
   .optional();

@@ -1,10 +1,9 @@
+import { loadMigrationTexts, type MigrationText } from "@studio/migrations-core";
 import {
   createMemoryDatabase,
   type InjectedFailure,
-  loadMigrationTexts,
   MemoryExecutor,
-  type MigrationText,
-} from "@studio/migrations-core";
+} from "@studio/migrations-core/testing";
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { describe, expect, it } from "vitest";

@@ -1,9 +1,5 @@
-import {
-  createMemoryDatabase,
-  loadMigrationTexts,
-  MemoryExecutor,
-  type MigrationText,
-} from "@studio/migrations-core";
+import { loadMigrationTexts, type MigrationText } from "@studio/migrations-core";
+import { createMemoryDatabase, MemoryExecutor } from "@studio/migrations-core/testing";
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { describe, expect, it } from "vitest";

@@ -6,6 +6,7 @@ import {
   type MigrationSource,
   type RollbackReport,
   type RollbackRunReport,
+  type RollbackStepResult,
 } from "@studio/migrations-core";
 import { TRPCError } from "@trpc/server";
 import { MigrationRunFailedError } from "./errors.ts";
@@ -119,7 +120,10 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
         }
         const report = await engine.rollback({ migrationName, markOnly, dryRun, actor: ctx.actor });
         if (report.status === "failed" && report.error) {
-          throw new MigrationRunFailedError(report.migrationName, report.error, null);
+          // Its one step, as a run's: how long it ran, its SQL, and whether it ran in a transaction.
+          const { dryRun: _, ...step } = report;
+          const results: RollbackStepResult[] = [step];
+          throw new MigrationRunFailedError(report.migrationName, report.error, results);
         }
         return report;
       }),

@@ -1,19 +1,18 @@
 import { parseArgs } from "node:util";
+import type { Resolution } from "@studio/migrations-core";
+// The core's input rules, and nothing else of it: argv parsing must not load the engine.
 import {
   FOREIGN_TABLE_NAME,
+  FOREIGN_TABLE_RULE,
   FOREIGN_TOOLS,
   type ForeignTool,
-  MIGRATION_NAME_PATTERN,
+  HISTORY_CURSOR_PATTERN,
+  isValidHistoryLimit,
+  isValidMigrationName,
+  MAX_HISTORY_LIMIT,
   MIGRATION_NAME_RULE,
-  type Resolution,
-} from "@studio/migrations-core";
+} from "@studio/migrations-core/rules";
 import { UsageError } from "./failures.ts";
-
-/** SPEC §2's name rule: the core's own, not a restatement of it. */
-export const MIGRATION_NAME = MIGRATION_NAME_PATTERN;
-
-/** The core's history page limit, restated; `args.test.ts` holds it equal to the core's. */
-export const HISTORY_LIMIT_MAX = 500;
 
 export const COMMAND_NAMES = [
   "status",
@@ -306,7 +305,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       }
       if (values.table !== undefined && !FOREIGN_TABLE_NAME.test(values.table)) {
         throw new UsageError(
-          `--table "${values.table}" is not a table name: letters, digits, _ and $ (not starting with a digit), optionally schema-qualified as schema.table.`,
+          `--table "${values.table}" is not a table name: ${FOREIGN_TABLE_RULE}.`,
           command,
         );
       }
@@ -402,7 +401,7 @@ function describeParseError(error: unknown): string {
 }
 
 function migrationNameArg(value: string, command: CommandName, flag?: string): string {
-  if (!MIGRATION_NAME.test(value)) {
+  if (!isValidMigrationName(value)) {
     throw new UsageError(
       `${flag ? `${flag} ` : ""}"${value}" is not a migration name (the file name without .sql: ${MIGRATION_NAME_RULE}).`,
       command,
@@ -423,10 +422,10 @@ function stepsArg(value: string): number {
 }
 
 function limitArg(value: string): number {
-  const limit = /^[0-9]{1,4}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(limit >= 1 && limit <= HISTORY_LIMIT_MAX)) {
+  const limit = /^[0-9]{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  if (!isValidHistoryLimit(limit)) {
     throw new UsageError(
-      `--limit must be a whole number from 1 to ${HISTORY_LIMIT_MAX} (got "${value}").`,
+      `--limit must be a whole number from 1 to ${MAX_HISTORY_LIMIT} (got "${value}").`,
       "history",
     );
   }
@@ -434,7 +433,7 @@ function limitArg(value: string): number {
 }
 
 function cursorArg(value: string): string {
-  if (!/^[0-9]{1,19}$/.test(value)) {
+  if (!HISTORY_CURSOR_PATTERN.test(value)) {
     throw new UsageError(
       `--cursor must be the value a previous page printed as its next cursor (got "${value}").`,
       "history",

@@ -289,6 +289,9 @@ function trimBlankLines(sql: string): string[] {
 }
 
 /** Why a migration's SQL failed, with what Postgres said, and what to do next. */
+/** The executors' SQLSTATE for a migration whose SQL ran but whose bookkeeping failed. */
+const BOOKKEEPING_FAILED = "SMBKP";
+
 function migrationFailed(
   migrationName: string,
   failure: SqlFailure | null,
@@ -303,14 +306,22 @@ function migrationFailed(
     ].filter((part) => part !== null);
     if (where.length > 0) details.push(`postgres: ${where.join(", ")}`);
     if (failure.detail) details.push(`detail: ${failure.detail}`);
-    if (failure.hint) details.push(`postgres hint: ${failure.hint}`);
+    if (failure.hint && failure.code !== BOOKKEEPING_FAILED) {
+      details.push(`postgres hint: ${failure.hint}`);
+    }
   }
+  // The SQL ran; recording it failed (the executors' SQLSTATE SMBKP): its hint is the engine's
+  // own, saying what the migration broke — not "fix the SQL" as if the SQL had failed.
   const hint =
-    action === "rollback"
-      ? `The down section ran in a transaction that was rolled back: ${migrationName} is still applied. Fix the down section, or undo it by hand and record that: \`studio-migrate rollback ${migrationName} --mark-only\`.`
-      : transactional
-        ? `It ran in a transaction that was rolled back: the schema is as it was, and ${migrationName} is not recorded as applied. Fix the SQL, then run apply again.`
-        : `It ran outside a transaction, so the statements before the failing one stay applied, and applies are blocked. Inspect the database, then \`studio-migrate resolve ${migrationName} --applied\` if you finished it by hand, or \`studio-migrate resolve ${migrationName} --rolled-back\` if you undid it (to run it again).`;
+    failure?.code === BOOKKEEPING_FAILED && failure.hint && transactional
+      ? `${action === "apply" ? `It ran in a transaction that was rolled back: the schema is as it was, and ${migrationName} is not recorded as applied.` : `The down section ran in a transaction that was rolled back: ${migrationName} is still applied.`} ${failure.hint}`
+      : action === "rollback"
+        ? transactional
+          ? `The down section ran in a transaction that was rolled back: ${migrationName} is still applied. Fix the down section, or undo it by hand and record that: \`studio-migrate rollback ${migrationName} --mark-only\`.`
+          : `The down section ran outside a transaction, so the statements before the failing one stay done, and ${migrationName} is now failed: applies are blocked until it is resolved. Inspect the database, then \`studio-migrate resolve ${migrationName} --rolled-back\` if you finished undoing it by hand, or \`studio-migrate resolve ${migrationName} --applied\` if you restored what its down section undid.`
+        : transactional
+          ? `It ran in a transaction that was rolled back: the schema is as it was, and ${migrationName} is not recorded as applied. Fix the SQL, then run apply again.`
+          : `It ran outside a transaction, so the statements before the failing one stay applied, and applies are blocked. Inspect the database, then \`studio-migrate resolve ${migrationName} --applied\` if you finished it by hand, or \`studio-migrate resolve ${migrationName} --rolled-back\` if you undid it (to run it again).`;
   return {
     code: "MIGRATION_FAILED",
     message: `${action === "apply" ? "Migration" : "Rollback of"} ${migrationName} failed: ${
@@ -345,7 +356,15 @@ async function rollback(
       } else {
         p.paragraph(`Would roll back ${migrationName} by running its down section:`);
         p.line();
-        p.line(p.out.bold(sqlHeading(migrationName, "down", p.width)));
+        p.line(
+          p.out.bold(
+            sqlHeading(
+              migrationName,
+              report.transactional ? "down" : "down, transaction:false",
+              p.width,
+            ),
+          ),
+        );
         p.lines(trimBlankLines(report.sql));
       }
       p.line();
@@ -365,7 +384,7 @@ async function rollback(
       return {
         exitCode: 1,
         result: report,
-        failure: migrationFailed(migrationName, report.error, true, "rollback"),
+        failure: migrationFailed(migrationName, report.error, report.transactional, "rollback"),
       };
   }
 }

@@ -263,6 +263,71 @@ describe("rollback", () => {
     expect(await tableExists(database.url, "gadgets")).toBe(true);
     expect((await states(database.url))["003_create_gadgets"]).toBe("applied");
   });
+
+  it("says a failed down section changed nothing when it ran in a transaction", async () => {
+    const dir = tempDir({
+      "001_create_widgets.sql": migration(
+        "create table widgets (id int primary key);\ncreate table gizmos (id int);",
+        "drop table gizmos;\ndrop table nope;",
+      ),
+    });
+    await cli(dir, "apply");
+
+    const result = await cli(dir, "rollback", "001_create_widgets", "--json");
+
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).result).toMatchObject({
+      status: "failed",
+      transactional: true,
+    });
+    expect(flat(result.stderr)).toContain(
+      'error: Rollback of 001_create_widgets failed: table "nope" does not exist',
+    );
+    expect(flat(result.stderr)).toContain(
+      "hint: The down section ran in a transaction that was rolled back: 001_create_widgets is still applied.",
+    );
+    expect(await states(database.url)).toEqual({ "001_create_widgets": "applied" });
+    expect(await tableExists(database.url, "gizmos")).toBe(true);
+    expect((await cli(dir, "status")).code).toBe(0);
+  });
+
+  it("says a failed transaction:false down section kept what ran before it, and blocks until resolved", async () => {
+    const dir = tempDir({
+      "001_create_widgets.sql":
+        "-- migrate:up\ncreate table widgets (id int primary key);\ncreate table gizmos (id int);\n" +
+        "-- migrate:down transaction:false\ndrop table gizmos;\ndrop table nope;\ndrop table widgets;\n",
+      "002_create_gadgets.sql": WIDGETS["003_create_gadgets.sql"] as string,
+    });
+    await cli(dir, "apply", "001_create_widgets");
+
+    const result = await cli(dir, "rollback", "001_create_widgets");
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAILED .* 001_create_widgets/);
+    const stderr = flat(result.stderr);
+    expect(stderr).toContain(
+      'error: Rollback of 001_create_widgets failed: table "nope" does not exist',
+    );
+    expect(stderr).toContain(
+      "hint: The down section ran outside a transaction, so the statements before the failing one stay done, and 001_create_widgets is now failed: applies are blocked until it is resolved.",
+    );
+    expect(stderr).not.toMatch(/in a transaction|rolled back:/);
+    // What the hint says: the first statement stayed done, the row is failed and blocks.
+    expect(await tableExists(database.url, "gizmos")).toBe(false);
+    expect(await tableExists(database.url, "widgets")).toBe(true);
+    expect(await states(database.url)).toEqual({ "001_create_widgets": "failed" });
+    expect((await cli(dir, "status")).code).toBe(1);
+    expect((await cli(dir, "apply")).code).toBe(1);
+    expect(await tableExists(database.url, "gadgets")).toBe(false);
+
+    // And the way out it names works: finish the down by hand, then record that.
+    await query(database.url, "drop table widgets");
+    const resolved = await cli(dir, "resolve", "001_create_widgets", "--rolled-back");
+    expect(resolved.code).toBe(0);
+    expect(await states(database.url)).toEqual({ "001_create_widgets": "rolled_back" });
+    expect((await cli(dir, "apply")).code).toBe(0);
+    expect(await tableExists(database.url, "gadgets")).toBe(true);
+  });
 });
 
 describe("baseline and resolve", () => {

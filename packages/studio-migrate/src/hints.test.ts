@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hintFor, namesIn } from "./hints.ts";
+import { hintFor, namesIn, problemHint } from "./hints.ts";
 
 describe("namesIn", () => {
   it("finds every name the loader takes, whole: dbmate's, bare versions, dots and dashes", () => {
@@ -61,5 +61,19 @@ describe("hintFor", () => {
         null,
       ),
     ).toContain("studio-migrate apply --to 20240102000000_add-index");
+  });
+});
+
+describe("problemHint for a down section that did not finish", () => {
+  it("says which resolution means what for a rollback, not for an apply", () => {
+    const hint = problemHint({
+      kind: "failed",
+      migrationName: "001_x",
+      message: "001_x's rollback failed partway: boom: its down section runs outside a transaction",
+      hint: "",
+      blocking: true,
+    });
+    expect(hint).toContain("--rolled-back` if you finished its down section by hand");
+    expect(hint).toContain("--applied` if you undid what of it ran");
   });
 });

@@ -1,4 +1,5 @@
-import { isValidMigrationName, type Problem } from "@studio/migrations-core";
+import type { Problem } from "@studio/migrations-core";
+import { isValidMigrationName } from "@studio/migrations-core/rules";
 
 /**
  * The core's hints name API options (`upTo`, `markOnly`, `accept_checksum`); an operator at a
@@ -79,9 +80,12 @@ export function problemHint(problem: Problem): string {
       return `Restore the original file, or, if the edit is cosmetic, accept it: ${acceptCommand([name])}.`;
     case "interrupted":
     case "failed":
-      return problem.blocking
-        ? `Inspect the database, then: ${resolveCommand(name)}.`
-        : "Fix the migration, then apply it again.";
+      if (!problem.blocking) return "Fix the migration, then apply it again.";
+      // A down section that ran outside a transaction and did not finish.
+      if (problem.message.startsWith(`${name}'s rollback `)) {
+        return `Inspect the database, then: \`studio-migrate resolve ${name} --rolled-back\` if you finished its down section by hand, or \`studio-migrate resolve ${name} --applied\` if you undid what of it ran (the migration stays applied).`;
+      }
+      return `Inspect the database, then: ${resolveCommand(name)}.`;
     case "missing":
       return `Restore the file (is this an older build?), or if it was undone by hand: \`studio-migrate rollback ${name} --mark-only\`.`;
     case "out_of_order":

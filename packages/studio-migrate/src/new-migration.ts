@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isValidMigrationName, migrationPrefix, parseMigration } from "@studio/migrations-core";
+import { migrationPrefix, parseMigration } from "@studio/migrations-core";
+import { isValidMigrationName, MIGRATION_NAME_CHARACTERS } from "@studio/migrations-core/rules";
 import { UsageError } from "./failures.ts";
 
 /**
@@ -24,7 +25,7 @@ export function createMigrationFile(directory: string, name: string): CreatedMig
   // What follows the number must make a migration name of it (SPEC §2, the core's rule).
   if (name === "" || !isValidMigrationName(`1_${name}`)) {
     throw new UsageError(
-      `"${name}" cannot follow a migration's number: use letters, digits, _, - and . (no ..), e.g. add_billing_plans.`,
+      `"${name}" cannot follow a migration's number: use ${MIGRATION_NAME_CHARACTERS}, e.g. add_billing_plans.`,
       "new",
     );
   }

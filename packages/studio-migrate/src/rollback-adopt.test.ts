@@ -376,6 +376,42 @@ describe("through Studio (--url)", () => {
     ]);
   });
 
+  it("rollback says whether the failed down ran in a transaction, as in direct mode", async () => {
+    await startStudio({
+      "001_create_widgets.sql": migration(
+        "create table widgets (id int primary key);",
+        "drop table nope;",
+      ),
+      "002_create_gizmos.sql":
+        "-- migrate:up\ncreate table gizmos (id int);\ncreate table gadgets (id int);\n" +
+        "-- migrate:down transaction:false\ndrop table gizmos;\ndrop table nope;\n",
+    });
+    await viaStudio("apply");
+
+    const outside = await viaStudio("rollback", "002_create_gizmos");
+    expect(outside.code).toBe(1);
+    expect(outside.stdout).toMatch(/FAILED .* 002_create_gizmos/);
+    expect(flat(outside.stderr)).toContain(
+      "hint: The down section ran outside a transaction, so the statements before the failing one stay done, and 002_create_gizmos is now failed",
+    );
+    expect(await tableExists(database.url, "gizmos")).toBe(false);
+    expect(await states(database.url)).toMatchObject({ "002_create_gizmos": "failed" });
+
+    await query(database.url, "drop table gadgets");
+    await viaStudio("resolve", "002_create_gizmos", "--rolled-back");
+    const inside = await viaStudio("rollback", "001_create_widgets", "--json");
+    expect(inside.code).toBe(1);
+    expect(JSON.parse(inside.stdout).result).toMatchObject({
+      status: "failed",
+      transactional: true,
+      sql: "drop table nope;\n",
+    });
+    expect(flat(inside.stderr)).toContain(
+      "hint: The down section ran in a transaction that was rolled back: 001_create_widgets is still applied.",
+    );
+    expect(await states(database.url)).toMatchObject({ "001_create_widgets": "applied" });
+  });
+
   it("adopt --from dbmate records Studio-side, as the actor", async () => {
     await startStudio(FOUR);
     await dbmateHistory(["1", "2", "3"]);

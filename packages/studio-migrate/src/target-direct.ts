@@ -5,7 +5,7 @@ import {
   InvalidMigrationFileError,
   isMigrationError,
 } from "@studio/migrations-core";
-import { createPostgresExecutor } from "@studio/migrations-postgres";
+import { createPostgresExecutor, refusalOf } from "@studio/migrations-postgres";
 import { CommandFailure } from "./failures.ts";
 import { hintFor } from "./hints.ts";
 import type { FinishedRollback, FinishedStep, Target, TargetConfig } from "./target.ts";
@@ -112,7 +112,11 @@ export function openDirectTarget(config: DirectConfig): Target {
   };
 }
 
-/** Connection-level failures: the server is not there, refuses us, or has no such database. */
+/**
+ * Connection-level failures: the server is not there, or not yet (or no longer) accepting. A
+ * server that answers and refuses — a login, no such database, a privilege, a standby — is a
+ * refusal (`refusalOf`), said as such.
+ */
 const UNREACHABLE_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -122,9 +126,6 @@ const UNREACHABLE_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "EPIPE",
-  "3D000", // database does not exist
-  "28000", // no pg_hba.conf entry, or similar
-  "28P01", // password authentication failed
   "57P03", // the server is starting up or shutting down
 ]);
 
@@ -138,7 +139,19 @@ function directFailure(error: unknown, config: DirectConfig): CommandFailure {
       return new CommandFailure({
         code: error.code,
         message: `Cannot use the database at ${config.label}: ${error.message}`,
-        hint: "Check --database-url (or DATABASE_URL) and that the server is up and reachable from here.",
+        // The executor's own hint when it has one: it knows more than "is it up?".
+        hint:
+          error.hint ??
+          "Check --database-url (or DATABASE_URL) and that the server is up and reachable from here.",
+      });
+    }
+    if (error.code === "DATABASE_REFUSED") {
+      // The server answered and said no: a privilege (named), a standby, a login. Not an outage.
+      return new CommandFailure({
+        code: error.code,
+        message: error.message,
+        hint: error.hint,
+        details: [`database: ${config.label}`],
       });
     }
     if (error instanceof InvalidMigrationFileError) {
@@ -160,6 +173,28 @@ function directFailure(error: unknown, config: DirectConfig): CommandFailure {
   }
   const code = errorCode(error);
   const message = errorMessage(error);
+  // A Postgres error thrown as is (connecting, say): a refusal is said as one, with what to do.
+  const refusal =
+    code !== null && /^[0-9A-Z]{5}$/.test(code)
+      ? refusalOf(
+          {
+            message,
+            code,
+            detail: textField(error, "detail"),
+            hint: textField(error, "hint"),
+            position: null,
+          },
+          "use the database",
+        )
+      : null;
+  if (refusal !== null) {
+    return new CommandFailure({
+      code: refusal.code,
+      message: refusal.message,
+      hint: refusal.hint,
+      details: [`database: ${config.label}`],
+    });
+  }
   if (
     (code !== null && UNREACHABLE_CODES.has(code)) ||
     /connection timeout|timeout expired|Connection terminated/i.test(message)
@@ -178,6 +213,11 @@ function directFailure(error: unknown, config: DirectConfig): CommandFailure {
     });
   }
   return new CommandFailure({ code: "UNEXPECTED", message: `Unexpected error: ${message}` });
+}
+
+function textField(error: unknown, key: "detail" | "hint"): string | null {
+  const value = (error as Record<string, unknown> | null)?.[key];
+  return typeof value === "string" && value !== "" ? value : null;
 }
 
 function errorCode(error: unknown): string | null {

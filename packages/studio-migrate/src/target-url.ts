@@ -146,16 +146,26 @@ function failedApply(error: unknown): ApplyReport | null {
   return failed ? { dryRun: false, results, failed } : null;
 }
 
+/**
+ * A single rollback whose down section failed: a 422 carrying its one step. Without the step (an
+ * older Studio) there is no saying whether the down ran in a transaction, so it stays an error
+ * whose hint claims neither.
+ */
 function failedRollback(error: unknown, migrationName: string): RollbackReport | null {
   const migration = clientError(error)?.migration;
   if (migration?.code !== "MIGRATION_FAILED" || migration.failure === null) return null;
+  const step = (migration.results ?? [])
+    .filter(isStepResult)
+    .find((s) => s.migrationName === migrationName && s.status === "failed");
+  if (step === undefined) return null;
   return {
     migrationName,
     dryRun: false,
     status: "failed",
-    executionTimeMs: null,
+    executionTimeMs: step.executionTimeMs,
     error: migration.failure,
-    sql: null,
+    sql: step.sql,
+    transactional: step.transactional,
   };
 }
 
@@ -202,7 +212,20 @@ function urlFailure(error: unknown, config: UrlConfig): CommandFailure {
       return new CommandFailure({
         code,
         message: `Studio at ${studio} cannot use its database: ${shape.message}`,
-        hint: "Check Studio's database (its DATABASE_URL / PG_META_URL), or run the direct mode against the database with --database-url.",
+        // Studio's own hint when it sent one: it knows more than "is it up?".
+        hint:
+          hint ??
+          "Check Studio's database (its DATABASE_URL / PG_META_URL), or run the direct mode against the database with --database-url.",
+      });
+    }
+    if (code === "DATABASE_REFUSED") {
+      // Studio's database answered and refused Studio's role (a privilege, a standby).
+      return new CommandFailure({
+        code,
+        message: `Studio at ${studio}: its database refused it. ${shape.message}`,
+        hint:
+          hint ??
+          "Check the role of Studio's database connection (its DATABASE_URL / PG_META_URL).",
       });
     }
     return new CommandFailure({

@@ -12,6 +12,7 @@ import type {
   RollbackRunReport,
   StatusReport,
 } from "@studio/migrations-core";
+import { ACTOR_RULE, isValidActor, MAX_ACTOR_LENGTH } from "@studio/migrations-core/rules";
 import type { TargetFlags } from "./args.ts";
 import { CommandFailure, UsageError } from "./failures.ts";
 import type { Io } from "./output.ts";
@@ -113,10 +114,8 @@ export function resolveMigrationsDir(flag: string | null, io: Io): string {
  */
 export function resolveTarget(flags: TargetFlags, io: Io): TargetConfig {
   const actor = flags.actor ?? defaultActor(io);
-  if (!isPrintableLine(actor)) {
-    throw new UsageError(
-      "--actor must be one printable line of at most 200 characters (it is recorded as applied_by).",
-    );
+  if (!isValidActor(actor)) {
+    throw new UsageError(`--actor must be ${ACTOR_RULE} (it is recorded as applied_by).`);
   }
 
   if (flags.url !== null) {
@@ -234,12 +233,7 @@ function defaultActor(io: Io): string {
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   const clean = (text: string | undefined) => (text ?? "").replace(/[\u0000-\u001f\u007f]/g, "");
-  return `cli:${clean(user) || "unknown"}@${clean(host) || "unknown"}`.slice(0, 200);
-}
-
-function isPrintableLine(text: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  return text.trim() !== "" && text.length <= 200 && !/[\u0000-\u001f\u007f]/.test(text);
+  return `cli:${clean(user) || "unknown"}@${clean(host) || "unknown"}`.slice(0, MAX_ACTOR_LENGTH);
 }
 
 function nonEmpty(value: string | undefined): string | null {

@@ -169,6 +169,23 @@ export function describeExecutorConformance(
       expect((await eventsOf("001_c"))[0]).toMatchObject({ action: "apply", outcome: "failed" });
     });
 
+    it("refuses, under its lock, to apply again a migration that failed partway outside a transaction", async () => {
+      const m = migration(
+        "001_k",
+        "CREATE TABLE conf_k (id int);\nCREATE TABLE conf_k (id int);",
+        false,
+      );
+      await x.applyMigration({ migration: m, actor: ACTOR });
+      // As an applier that planned before the failure was recorded would ask, whatever the file.
+      for (const transactional of [false, true]) {
+        await expect(
+          x.applyMigration({ migration: { ...m, transactional }, actor: ACTOR }),
+        ).rejects.toBeInstanceOf(StateConflictError);
+      }
+      expect((await recordOf("001_k"))?.status).toBe("failed");
+      expect(await eventsOf("001_k")).toHaveLength(1);
+    });
+
     it("applies a migration exactly once when two executors race for it", async () => {
       const other = await h.connect();
       const m = migration("001_r", "CREATE TABLE conf_r (id int);");

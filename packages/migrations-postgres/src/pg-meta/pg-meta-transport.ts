@@ -1,19 +1,6 @@
-import type { SqlFailure } from "@studio/migrations-core";
+import type { LockHandle } from "@studio/migrations-core";
 import { toSqlFailure } from "../sql-failure.ts";
-
-/**
- * What came back from one `POST /query`:
- * - `rows`: it ran; the last result set that had rows (`[]` for DDL only).
- * - `sql`: it ran and Postgres refused it (HTTP 400); the batch's implicit transaction rolled back.
- * - `unknown`: it may have run, or may still be running (HTTP 408, a dropped connection, a 5xx
- *   other than the ones below).
- * - `unavailable`: it did not run (HTTP 503 too many clients, 504 no connection).
- */
-export type PgMetaResponse =
-  | { kind: "rows"; rows: Record<string, unknown>[] }
-  | { kind: "sql"; failure: SqlFailure }
-  | { kind: "unknown"; reason: string }
-  | { kind: "unavailable"; reason: string };
+import type { Answer, Session, Transport } from "../transport.ts";
 
 export interface PgMetaTransportOptions {
   /** postgres-meta's base URL, e.g. `http://127.0.0.1:8080`. */
@@ -25,8 +12,22 @@ export interface PgMetaTransportOptions {
   fetch?: typeof fetch;
 }
 
-/** One SQL batch per request, over postgres-meta's `/query`. */
-export class PgMetaTransport {
+/**
+ * One SQL batch per request, over postgres-meta's `POST /query`, which gives every request a fresh
+ * connection and runs a multi-statement batch as one implicit transaction. So a unit is one
+ * request; no lock can span requests (`per-unit`); a session does not persist between statements
+ * (each is a request of its own: a single statement is not wrapped in a transaction block, so
+ * `CREATE INDEX CONCURRENTLY` works); and a request can reach the database after the client gave
+ * up on it (`lateDelivery`). What comes back: the last result set that has rows (HTTP 200); a SQL
+ * error (400), after which the batch's transaction rolled back; `unknown` for a 408, a dropped
+ * connection or an unexpected 5xx (it may still run); `unavailable` for 503 too many clients and
+ * 504 no connection (it did not run).
+ */
+export class PgMetaTransport implements Transport {
+  readonly kind = "pg-meta";
+  readonly lockScope = "per-unit";
+  readonly lateDelivery = true;
+  readonly unitOffset = 0;
   private readonly endpoint: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
@@ -42,7 +43,22 @@ export class PgMetaTransport {
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
-  async query(sql: string): Promise<PgMetaResponse> {
+  unit(batch: string): Promise<Answer> {
+    return this.query(batch);
+  }
+
+  session<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    return work({ persistent: false, run: (sql) => this.query(sql) });
+  }
+
+  /** Each unit locks for itself; there is no connection to hold a run lock on. */
+  async acquireRunLock(): Promise<LockHandle> {
+    return { release: async () => {} };
+  }
+
+  async close(): Promise<void> {}
+
+  async query(sql: string): Promise<Answer> {
     let response: Response;
     try {
       response = await this.fetch(this.endpoint, {

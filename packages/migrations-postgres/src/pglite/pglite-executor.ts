@@ -5,8 +5,8 @@ import {
   type LockHandle,
   type LockOptions,
 } from "@studio/migrations-core";
-import { SqlExecutor, type SqlExecutorOptions } from "../sql-executor.ts";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../sql-failure.ts";
+import { UnitExecutor, type UnitExecutorOptions } from "../unit-executor.ts";
 import { type DataDirectoryLock, lockDataDirectory } from "./data-dir-lock.ts";
 import { PGliteTransport } from "./pglite-transport.ts";
 
@@ -28,10 +28,11 @@ export interface PGliteExecutorOptions {
 export function createPGliteExecutor(options: PGliteExecutorOptions): Executor {
   return new PGliteExecutor(
     {
-      kind: "pglite",
-      transport: new PGliteTransport(options.pglite, options.closeDatabase ?? false),
+      transport: new PGliteTransport(options.pglite, options.closeDatabase ?? false, (lock) =>
+        acquireRunLock(options.pglite, lock),
+      ),
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-      acquireRunLock: (lock) => acquireRunLock(options.pglite, lock),
+      outcomeRetries: 0,
     },
     options.dataDirectoryLock,
   );
@@ -66,9 +67,9 @@ export async function openPGliteExecutor(options: PGliteDataDirectoryOptions): P
   }
 }
 
-class PGliteExecutor extends SqlExecutor {
+class PGliteExecutor extends UnitExecutor {
   constructor(
-    options: SqlExecutorOptions,
+    options: UnitExecutorOptions,
     private readonly dataDirectoryLock: DataDirectoryLock | undefined,
   ) {
     super(options);

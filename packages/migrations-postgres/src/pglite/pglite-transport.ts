@@ -1,8 +1,8 @@
-import type { PGlite, Transaction } from "@electric-sql/pglite";
-import type { CompiledQuery } from "kysely";
+import type { PGlite } from "@electric-sql/pglite";
+import type { LockHandle, LockOptions } from "@studio/migrations-core";
 import { DISCARD_SESSION_SQL, RESET_SESSION_SQL } from "../session-reset.ts";
-import type { SqlConnection, SqlTransport } from "../sql-executor.ts";
-import type { SqlQuery } from "../tracking-sql.ts";
+import { toSqlFailure } from "../sql-failure.ts";
+import type { Answer, Row, Session, Transport } from "../transport.ts";
 
 const UNIT_HEAD = `${RESET_SESSION_SQL};\n`;
 
@@ -11,41 +11,63 @@ const UNIT_HEAD = `${RESET_SESSION_SQL};\n`;
  * Every migration shares that one session, so once migration SQL ran outside a unit, or a unit
  * failed, the session is reset with `DISCARD ALL` before it is used again.
  */
-export class PGliteTransport implements SqlTransport {
+export class PGliteTransport implements Transport {
+  readonly kind = "pglite";
+  readonly lockScope = "session";
+  readonly lateDelivery = false;
+  readonly unitOffset = UNIT_HEAD.length;
   private dirty = false;
 
   constructor(
     private readonly pglite: PGlite,
     private readonly closeDatabase: boolean,
+    private readonly runLock: (options: LockOptions) => Promise<LockHandle>,
   ) {}
 
-  async transaction<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
-    await this.clean();
-    return this.pglite.transaction((tx) => work(this.connectionOf(tx)));
-  }
-
-  async session<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
-    await this.clean();
-    return work(this.connectionOf(this.pglite));
-  }
-
-  readonly unitOffset = UNIT_HEAD.length;
-
   /** A PGlite transaction (exclusive, rolled back if the batch fails) around one `exec`. */
-  async unit(sql: string): Promise<Record<string, unknown>[]> {
-    await this.clean();
+  async unit(batch: string): Promise<Answer> {
     try {
-      return await this.pglite.transaction(async (tx) => {
-        const results = await tx.exec(`${UNIT_HEAD}${sql}`);
-        return (results.findLast((result) => result.rows.length > 0)?.rows ?? []) as Record<
-          string,
-          unknown
-        >[];
-      });
+      await this.clean();
+      return await this.pglite.transaction(async (tx) =>
+        rowsOf(await tx.exec(`${UNIT_HEAD}${batch}`)),
+      );
     } catch (error) {
       this.dirty = true;
-      throw error;
+      return answerOf(error);
     }
+  }
+
+  async query(sql: string): Promise<Answer> {
+    try {
+      await this.clean();
+      return rowsOf(await this.pglite.exec(sql));
+    } catch (error) {
+      return answerOf(error);
+    }
+  }
+
+  async session<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    await this.clean();
+    // Whatever the statements do to the session stays with it: reset before its next use.
+    this.dirty = true;
+    return work({
+      persistent: true,
+      run: async (sql) => {
+        try {
+          return rowsOf(await this.pglite.exec(sql));
+        } catch (error) {
+          return answerOf(error);
+        }
+      },
+    });
+  }
+
+  acquireRunLock(options: LockOptions): Promise<LockHandle> {
+    return this.runLock(options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closeDatabase && !this.pglite.closed) await this.pglite.close();
   }
 
   private async clean(): Promise<void> {
@@ -53,21 +75,14 @@ export class PGliteTransport implements SqlTransport {
     await this.pglite.exec(DISCARD_SESSION_SQL);
     this.dirty = false;
   }
+}
 
-  private connectionOf(db: PGlite | Transaction): SqlConnection {
-    return {
-      async query<R>(query: SqlQuery<R> | CompiledQuery<R>): Promise<R[]> {
-        return (await db.query<R>(query.sql, [...query.parameters])).rows;
-      },
-      script: async (sql: string): Promise<void> => {
-        // Scripts are migration SQL (or settings): whatever they do to the session stays.
-        this.dirty = true;
-        await db.exec(sql);
-      },
-    };
-  }
+function rowsOf(results: { rows: unknown[] }[]): Answer {
+  return { kind: "rows", rows: (results.findLast((r) => r.rows.length > 0)?.rows ?? []) as Row[] };
+}
 
-  async close(): Promise<void> {
-    if (this.closeDatabase && !this.pglite.closed) await this.pglite.close();
-  }
+function answerOf(error: unknown): Answer {
+  const failure = toSqlFailure(error);
+  if (failure.code !== null) return { kind: "sql", failure };
+  return { kind: "unavailable", reason: failure.message };
 }

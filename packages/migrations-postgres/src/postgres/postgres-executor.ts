@@ -5,9 +5,9 @@ import {
   type LockOptions,
 } from "@studio/migrations-core";
 import pg from "pg";
-import { SqlExecutor } from "../sql-executor.ts";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../sql-failure.ts";
 import { RUN_LOCK } from "../tracking-sql.ts";
+import { UnitExecutor } from "../unit-executor.ts";
 import { PostgresTransport } from "./postgres-transport.ts";
 
 export interface PostgresExecutorOptions {
@@ -30,14 +30,17 @@ export function createPostgresExecutor(options: PostgresExecutorOptions): Execut
     typeof options.connection === "string"
       ? { connectionString: options.connection }
       : options.connection;
-  const transport = new PostgresTransport(
-    new pg.Pool({ application_name: "studio-migrations", ...config, max: options.poolSize ?? 4 }),
-  );
-  return new SqlExecutor({
-    kind: "postgres",
-    transport,
+  const pool = new pg.Pool({
+    application_name: "studio-migrations",
+    ...config,
+    max: options.poolSize ?? 4,
+  });
+  return new UnitExecutor({
+    transport: new PostgresTransport(pool, (lock) => acquireRunLock(config, lock)),
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-    acquireRunLock: (lock) => acquireRunLock(config, lock),
+    // A lost connection's outcome is established once, under the unit lock; a database that
+    // does not answer that is unavailable.
+    outcomeRetries: 0,
   });
 }
 

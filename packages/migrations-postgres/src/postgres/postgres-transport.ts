@@ -1,57 +1,45 @@
-import type { CompiledQuery } from "kysely";
+import type { LockHandle, LockOptions } from "@studio/migrations-core";
 import type pg from "pg";
 import { DISCARD_SESSION_SQL, RESET_SESSION_SQL } from "../session-reset.ts";
-import type { SqlConnection, SqlTransport } from "../sql-executor.ts";
-import type { SqlQuery } from "../tracking-sql.ts";
+import { toSqlFailure } from "../sql-failure.ts";
+import type { Answer, Row, Session, Transport } from "../transport.ts";
 
 // A unit starts in a pristine session even on a server connection that another client left
 // otherwise (a pooler in transaction mode hands them around).
 const BEGIN = `begin;\n${RESET_SESSION_SQL};\n`;
 
 /**
- * `pg` connections from a pool: a transaction or a session holds one client throughout. A client
- * that ran migration SQL outside a unit, or a unit that failed (a failed unit's `SET`s roll back,
- * but not its `PREPARE`s or session locks), is reset with `DISCARD ALL` before its next use.
+ * `pg` connections from a pool, every statement sent with the simple protocol (SQL text, no
+ * parameters: a unit is several statements). A unit holds one client for one round trip: `begin`,
+ * the batch and `commit` as one query. A client that ran migration SQL outside a unit, or a unit
+ * that failed (its `SET`s roll back, but not its `PREPARE`s or session locks), is reset with
+ * `DISCARD ALL` before its next use. The run lock is a connection of its own.
  */
-export class PostgresTransport implements SqlTransport {
+export class PostgresTransport implements Transport {
+  readonly kind = "postgres";
+  readonly lockScope = "session";
+  readonly lateDelivery = false;
+  readonly unitOffset = BEGIN.length;
   private readonly dirty = new WeakSet<pg.PoolClient>();
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly runLock: (options: LockOptions) => Promise<LockHandle>,
+  ) {
     // An idle client killed by the server would otherwise crash the process.
     pool.on("error", () => {});
   }
-
-  async transaction<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
-    return this.withClient(async (client) => {
-      await client.query("begin");
-      try {
-        const result = await work(this.connectionOf(client));
-        await client.query("commit");
-        return result;
-      } catch (error) {
-        // A dead connection cannot roll back; the server already has. Keep the original error.
-        await client.query("rollback").catch(() => {});
-        throw error;
-      }
-    });
-  }
-
-  session<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T> {
-    return this.withClient((client) => work(this.connectionOf(client)));
-  }
-
-  readonly unitOffset = BEGIN.length;
 
   /**
    * One round trip: `begin`, the batch and `commit` as one simple-protocol query, which Postgres
    * runs statement by statement, stopping at the first error.
    */
-  unit(sql: string): Promise<Record<string, unknown>[]> {
+  unit(batch: string): Promise<Answer> {
     return this.withClient(async (client) => {
       let results: pg.QueryResult[];
       try {
         const answer: pg.QueryResult | pg.QueryResult[] = await client.query(
-          `${BEGIN}${sql};\ncommit`,
+          `${BEGIN}${batch};\ncommit`,
         );
         results = Array.isArray(answer) ? answer : [answer];
       } catch (error) {
@@ -64,19 +52,66 @@ export class PostgresTransport implements SqlTransport {
       // unterminated) could end other than with the commit: never leave that open.
       if (results.at(-1)?.command !== "COMMIT") {
         await client.query("rollback").catch(() => {});
-        throw new Error("The unit's batch did not reach its commit; it was rolled back.");
+        return refused("The unit's batch did not reach its commit; it was rolled back.");
       }
-      return results.findLast((result) => result.rows.length > 0)?.rows ?? [];
+      return rowsOf(results);
     });
+  }
+
+  query(sql: string): Promise<Answer> {
+    return this.withClient(async (client) => {
+      const answer: pg.QueryResult | pg.QueryResult[] = await client.query(sql);
+      return rowsOf(Array.isArray(answer) ? answer : [answer]);
+    });
+  }
+
+  async session<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const ignore = () => {};
+    client.on("error", ignore);
+    // Whatever the statements do to the session stays with it: reset before its next use.
+    this.dirty.add(client);
+    let broken: Error | undefined;
+    try {
+      return await work({
+        persistent: true,
+        run: async (sql) => {
+          try {
+            const answer: pg.QueryResult | pg.QueryResult[] = await client.query(sql);
+            return rowsOf(Array.isArray(answer) ? answer : [answer]);
+          } catch (error) {
+            const answer = answerOf(error);
+            if (answer.kind !== "sql")
+              broken = error instanceof Error ? error : new Error(String(error));
+            return answer;
+          }
+        },
+      });
+    } finally {
+      client.off("error", ignore);
+      client.release(broken);
+    }
+  }
+
+  acquireRunLock(options: LockOptions): Promise<LockHandle> {
+    return this.runLock(options);
   }
 
   close(): Promise<void> {
     return this.pool.end();
   }
 
-  /** A client that failed at the connection level is discarded, not returned to the pool. */
-  private async withClient<T>(use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  /**
+   * Runs `use` on a pooled client, reset first if dirty; errors become answers. A client that
+   * failed at the connection level is discarded, not returned to the pool.
+   */
+  private async withClient(use: (client: pg.PoolClient) => Promise<Answer>): Promise<Answer> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      return { kind: "unavailable", reason: toSqlFailure(error).message };
+    }
     // A connection killed mid-query rejects the query and also emits 'error' on the client, which
     // would crash the process unless something listens while it is checked out.
     const ignore = () => {};
@@ -89,35 +124,31 @@ export class PostgresTransport implements SqlTransport {
       }
       return await use(client);
     } catch (error) {
-      if (
-        !(
-          typeof error === "object" &&
-          error !== null &&
-          "code" in error &&
-          typeof error.code === "string"
-        )
-      ) {
-        broken = error instanceof Error ? error : new Error(String(error));
-      }
-      throw error;
+      const answer = answerOf(error);
+      if (answer.kind !== "sql") broken = error instanceof Error ? error : new Error(String(error));
+      return answer;
     } finally {
       client.off("error", ignore);
       client.release(broken);
     }
   }
+}
 
-  private connectionOf(client: pg.PoolClient): SqlConnection {
-    return {
-      async query<R>(query: SqlQuery<R> | CompiledQuery<R>): Promise<R[]> {
-        const result = await client.query({ text: query.sql, values: [...query.parameters] });
-        return result.rows as R[];
-      },
-      script: async (sql: string): Promise<void> => {
-        // Scripts are migration SQL (or settings): whatever they do to the session stays.
-        this.dirty.add(client);
-        // No parameters: pg sends it with the simple protocol, which runs several statements.
-        await client.query(sql);
-      },
-    };
-  }
+/** The rows of the last statement that returned any. */
+function rowsOf(results: pg.QueryResult[]): Answer {
+  return { kind: "rows", rows: (results.findLast((r) => r.rows.length > 0)?.rows ?? []) as Row[] };
+}
+
+/** A Postgres error is the database's answer; anything else lost the connection mid-request. */
+function answerOf(error: unknown): Answer {
+  const failure = toSqlFailure(error);
+  if (failure.code !== null) return { kind: "sql", failure };
+  return { kind: "unknown", reason: `the connection was lost: ${failure.message}` };
+}
+
+function refused(message: string): Answer {
+  return {
+    kind: "sql",
+    failure: { message, code: null, detail: null, hint: null, position: null },
+  };
 }

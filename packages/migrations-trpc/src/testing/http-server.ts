@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { ACTOR_RULE } from "@studio/migrations-core/rules";
 import { TRPCError } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { authenticateSecretHeaders } from "../context.ts";
@@ -26,7 +27,7 @@ export async function startMigrationsHttpServer(
       if (!auth.ok && auth.reason === "invalid_actor") {
         throw new TRPCError({
           code: "BAD_REQUEST",
-          message: "x-migration-actor must be one printable line of at most 200 characters.",
+          message: `x-migration-actor must be ${ACTOR_RULE}.`,
         });
       }
       return { actor: auth.ok ? auth.actor : null };

@@ -21,6 +21,7 @@ export function ActionErrorAlert({
   const { failure } = error;
   const applied = error.steps.filter((s) => s.status === "applied").map((s) => s.migrationName);
   const skipped = error.steps.filter((s) => s.status === "skipped").map((s) => s.migrationName);
+  const failedStep = error.steps.find((s) => s.status === "failed");
   return (
     <Alert
       tone="danger"
@@ -46,8 +47,11 @@ export function ActionErrorAlert({
             ) : null}
           </dl>
           <p className="text-xs text-foreground-light">
-            Fix the migration and try again. One that runs outside a transaction may have left
-            partial changes: see the problems above.
+            {failedStep?.transactional === true
+              ? "It ran in a transaction that was rolled back: nothing of it was kept. Fix the migration and try again."
+              : failedStep?.transactional === false
+                ? "It ran outside a transaction: the statements before the failing one stay done, and it blocks applies until it is resolved (see the problems above)."
+                : "Fix the migration and try again. One that runs outside a transaction may have left partial changes: see the problems above."}
             {applied.length > 0 ? ` Applied before the failure: ${applied.join(", ")}.` : ""}
             {skipped.length > 0 ? ` Not attempted: ${skipped.join(", ")}.` : ""}
           </p>

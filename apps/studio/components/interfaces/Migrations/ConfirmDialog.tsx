@@ -242,7 +242,13 @@ function previewOf(
         return { steps: [], note: "No SQL runs: this only changes the record.", run };
       }
       return {
-        steps: [{ name: action.migrationName, sql: rolledBack.sql, transactional: true }],
+        steps: [
+          {
+            name: action.migrationName,
+            sql: rolledBack.sql,
+            transactional: rolledBack.transactional,
+          },
+        ],
         note: null,
         run,
       };
@@ -336,7 +342,9 @@ function describe(action: PlannedAction, preview: Preview): DialogCopy {
         : {
             title: `Roll back ${action.migrationName}`,
             description:
-              "Runs its down section below in a transaction and marks it rolled back; it becomes pending again.",
+              preview.steps[0]?.transactional === false
+                ? "Runs its down section below outside a transaction and marks it rolled back; it becomes pending again. If it fails midway, the statements before the failure stay done, and applies are blocked until it is resolved."
+                : "Runs its down section below in a transaction and marks it rolled back; it becomes pending again.",
             confirmLabel: "Roll back",
             variant: "danger",
             warning: null,
@@ -345,7 +353,7 @@ function describe(action: PlannedAction, preview: Preview): DialogCopy {
       const count = preview.run?.names.length ?? action.count;
       return {
         title: `Roll back to ${action.migrationName}`,
-        description: `Runs the down section of every migration applied after ${action.migrationName}, newest first, each in its own transaction, and marks each rolled back; ${action.migrationName} stays applied. A failure stops the run: the ones rolled back before it stay rolled back.`,
+        description: `Runs the down section of every migration applied after ${action.migrationName}, newest first, each in its own transaction unless marked otherwise, and marks each rolled back; ${action.migrationName} stays applied. A failure stops the run: the ones rolled back before it stay rolled back.`,
         confirmLabel: `Roll back ${plural(count, "migration")}`,
         variant: "danger",
         warning: null,

@@ -117,10 +117,12 @@ export interface SqlFailureView {
   position: number | null;
 }
 
-/** One step of a failed apply run, as far as the browser can tell from `results`. */
+/** One step of a failed apply or rollback, as far as the browser can tell from `results`. */
 export interface StepView {
   migrationName: string;
   status: string;
+  /** Whether its SQL ran in a transaction (its up section's, or for a rollback its down's). */
+  transactional?: boolean;
 }
 
 export interface ErrorView {
@@ -165,7 +167,10 @@ export function describeError(error: unknown, action: string): ErrorView {
   const title =
     failure && migrationName
       ? `Migration ${migrationName} failed`
-      : ((status !== null ? STATUS_TITLES[status] : undefined) ?? `${action} failed`);
+      : migration?.code === "DATABASE_REFUSED"
+        ? // Also a 503, but not an outage: the database answered and refused Studio's role.
+          "The database refused"
+        : ((status !== null ? STATUS_TITLES[status] : undefined) ?? `${action} failed`);
   return {
     status,
     code: migration?.code ?? error.data?.code ?? null,

@@ -1,3 +1,4 @@
+import { ACTOR_RULE, isValidActor, MAX_ACTOR_LENGTH } from "@studio/migrations-core/rules";
 import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/router";
 import { type FormEvent, useRef, useState } from "react";
@@ -18,8 +19,8 @@ export function SignInForm() {
 
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    if (name.trim() === "") {
-      setError("Enter your name: it is recorded with every change you make.");
+    if (!isValidActor(name.trim())) {
+      setError(`Enter your name (${ACTOR_RULE}): it is recorded with every change you make.`);
       return;
     }
     setSubmitting(true);
@@ -61,7 +62,7 @@ export function SignInForm() {
         name="name"
         autoComplete="name"
         required
-        maxLength={100}
+        maxLength={MAX_ACTOR_LENGTH}
         spellCheck={false}
         value={name}
         onChange={(event) => setName(event.target.value)}

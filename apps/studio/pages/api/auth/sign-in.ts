@@ -1,4 +1,5 @@
-import { isValidActor, secretsMatch } from "@studio/migrations-trpc";
+import { ACTOR_RULE, isValidActor } from "@studio/migrations-core/rules";
+import { secretsMatch } from "@studio/migrations-trpc";
 import type { NextApiRequest, NextApiResponse } from "next";
 import { CSRF_HEADER, createSessionCookie, isSecureRequest } from "../../../server/auth.ts";
 import { studioConfig } from "../../../server/config.ts";
@@ -15,10 +16,9 @@ export default function signIn(req: NextApiRequest, res: NextApiResponse) {
     name?: unknown;
   };
   const name = typeof body.name === "string" ? body.name.trim() : "";
-  if (!isValidActor(name) || name.length > 100) {
+  if (!isValidActor(name)) {
     return sendJson(res, 400, {
-      error:
-        "Enter your name (one line, at most 100 characters): it is recorded with every change.",
+      error: `Enter your name (${ACTOR_RULE}): it is recorded with every change.`,
     });
   }
   if (typeof body.secret !== "string" || !secretsMatch(studioConfig().secret, body.secret)) {

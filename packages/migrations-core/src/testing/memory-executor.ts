@@ -173,7 +173,20 @@ export class MemoryExecutor implements Executor {
 
   private async apply({ migration, actor }: ApplyRequest): Promise<ApplyOutcome> {
     const db = this.database;
-    if (db.records.get(migration.name)?.status === "applied") return { status: "already_applied" };
+    const recorded = db.records.get(migration.name);
+    if (recorded?.status === "applied") return { status: "already_applied" };
+    // Part of it may be in place: only an operator's resolve clears that (checked in the unit).
+    if (
+      recorded?.status === "failed" &&
+      recorded.transactional === false &&
+      recorded.executionTimeMs !== null
+    ) {
+      throw new StateConflictError(
+        migration.name,
+        `${migration.name} is failed, which changed since it was planned; nothing was recorded.`,
+        "Look at the current state and retry.",
+      );
+    }
     const startedAt = this.now();
 
     if (!migration.transactional) {

@@ -1,4 +1,4 @@
-import { describeExecutorConformance } from "../testing/index.ts";
+import { describeExecutorConformance } from "./index.ts";
 import { createMemoryDatabase, MemoryExecutor } from "./memory-executor.ts";
 
 describeExecutorConformance("memory", async () => {
