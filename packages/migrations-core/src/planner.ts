@@ -4,6 +4,7 @@ import {
   formatFileProblem,
   InvalidInputError,
   InvalidMigrationFileError,
+  LockBusyError,
   MigrationBlockedError,
   type MigrationFileProblem,
   MigrationNotFoundError,
@@ -43,8 +44,9 @@ export interface PlanInput {
  * - `pending`: not recorded, or rolled back, or failed in a transaction (nothing was left behind).
  * - `failed`: a non-transactional attempt failed midway: changes may be partly there.
  * - `interrupted`: a non-transactional attempt started and never finished.
+ * - `running`: a non-transactional attempt started, and its runner is still working on it.
  */
-export type MigrationState = "applied" | "pending" | "failed" | "interrupted";
+export type MigrationState = "applied" | "pending" | "failed" | "interrupted" | "running";
 
 export type ChecksumState = "match" | "drift" | "unknown";
 
@@ -149,7 +151,9 @@ function analyse(input: PlanInput): Analysis {
       record?.status === "applied"
         ? "applied"
         : record?.status === "failed" && isInterrupted(record)
-          ? "interrupted"
+          ? record.running
+            ? "running"
+            : "interrupted"
           : // Whether the attempt ran in a transaction is what its row says: editing the file
             // afterwards changes nothing of what it left behind.
             record?.status === "failed" &&
@@ -327,6 +331,7 @@ export function planApply(
   const { report, byName } = analyse(input);
   const unloadable = fileProblemsBlocking(input.fileProblems, target);
   if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
+  refuseWhileRunning(report);
   const blocked = report.migrations.filter(
     (m) => m.state === "failed" || m.state === "interrupted",
   );
@@ -563,6 +568,7 @@ export function planAdopt(
       p.severity === "error" && (p.version === null || wanted.has(significantDigits(p.version))),
   );
   if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
+  refuseWhileRunning(report);
   const blocked = report.migrations.filter(
     (m) => m.state === "failed" || m.state === "interrupted",
   );
@@ -630,6 +636,7 @@ export function planBaseline(input: PlanInput, upTo: string): Bookkeeping[] {
     migrationName: upTo,
   });
   if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
+  refuseWhileRunning(report);
   const blocked = report.migrations.filter(
     (m) => m.state === "failed" || m.state === "interrupted",
   );
@@ -666,6 +673,13 @@ export function planResolve(input: PlanInput, migrationName: string, as: Resolut
   const entry = byName.get(migrationName);
   if (!entry) throw new MigrationNotFoundError(migrationName);
   const { view, migration, record } = entry;
+  if (view.state === "running") {
+    throw new StateConflictError(
+      migrationName,
+      `${migrationName} is running (${record?.appliedBy ?? "another applier"} started it and is still working on it): there is nothing to resolve yet.`,
+      "Wait for it to finish; it is shown interrupted only once its runner is gone.",
+    );
+  }
   const current = record?.status ?? "absent";
   switch (as) {
     case "applied":
@@ -721,4 +735,18 @@ function compareKeys(a: string, b: string): number {
 
 function shortHash(hash: string | null): string {
   return hash === null ? "none" : hash.slice(0, 12);
+}
+
+/**
+ * A `transaction:false` migration whose runner is still working: nothing that must come after it
+ * (an apply, a baseline, an adopt) may run now. Not a problem — it is shown running — but a wait.
+ */
+function refuseWhileRunning(report: StatusReport): void {
+  const running = report.migrations.find((m) => m.state === "running");
+  if (running) {
+    throw new LockBusyError(
+      `${running.appliedBy ?? "another applier"}, running ${running.name}`,
+      0,
+    );
+  }
 }

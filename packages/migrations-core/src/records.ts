@@ -27,6 +27,12 @@ export interface MigrationRecord {
   transactional?: boolean | null | undefined;
   rolledBackAt: Date | null;
   rolledBackBy: string | null;
+  /**
+   * For an unfinished (`failed`, no execution time) row: whether its runner is still working, as
+   * the database itself answers it (the runner's session or statement is there). `false` or
+   * absent: the attempt was interrupted.
+   */
+  running?: boolean | undefined;
 }
 
 /** Whether a `failed` row is an attempt that never finished (see `executionTimeMs`). */

@@ -213,7 +213,10 @@ describe("a concurrent index build that fails over postgres-meta", () => {
     const fetchReleasing: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
       const { query } = JSON.parse(String(init?.body)) as { query: string };
-      if (query.startsWith("create index concurrently")) await writer.query("commit");
+      // The statement itself, as the runner sends it (its marker first), not the started row.
+      if (query.startsWith("/* studio-migrations: running") && query.includes("\ncreate index")) {
+        await writer.query("commit");
+      }
       return response;
     };
     const engine = createMigrationEngine({

@@ -12,6 +12,7 @@ import {
 import type { TrackingDatabase } from "./tracking-database.ts";
 import {
   quoteLiteral,
+  RUNNING_SQL,
   type EventValues as TrackingEventValues,
   UNIT_LOCK,
 } from "./tracking-sql.ts";
@@ -87,6 +88,7 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           "transactional",
           "rolled_back_at",
           "rolled_back_by",
+          sql<boolean>`${sql.raw(RUNNING_SQL)}`.as("running"),
         ])
         .orderBy("migration_name")
         .compile(),

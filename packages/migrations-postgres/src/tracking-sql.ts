@@ -22,6 +22,28 @@ import type { SchemaMigrationsTable } from "./tracking-database.ts";
 export const RUN_LOCK = [0x53_74_4d_67, 1] as const;
 /** Transaction-level lock taken by every unit of work (applies each migration exactly once). */
 export const UNIT_LOCK = [0x53_74_4d_67, 2] as const;
+/**
+ * The first key of the session lock a `transaction:false` section's runner holds while its
+ * statements run (the second is `hashtext(migration_name)`): the database's own answer to "is
+ * its runner still working?" over a transport with a session (pg, PGlite).
+ */
+export const RUNNER_LOCK = 0x53_74_4d_68;
+
+/** What a runner without a session (postgres-meta) puts before each statement it sends. */
+export function runnerMarker(nameMd5: string): string {
+  return `/* studio-migrations: running ${nameMd5} */`;
+}
+
+/** How long after its last sign of life an unfinished row still counts as running. */
+const RUNNER_GRACE = "interval '5 seconds'";
+
+/**
+ * Whether an unfinished row's runner is still working, answered by the database itself: its
+ * session holds the runner lock, or a statement it sent is active (postgres-meta), or it gave a
+ * sign of life (`applied_at`, refreshed before each statement over postgres-meta) just now.
+ */
+const RUNNING = `("status" = 'failed' and "execution_time_ms" is null and (exists (select from pg_catalog.pg_locks l where l.locktype = 'advisory' and l.granted and l.classid = ${RUNNER_LOCK} and l.objid = pg_catalog.hashtext("migration_name")::oid and l.objsubid = 2) or exists (select from pg_catalog.pg_stat_activity a where a.state = 'active' and pg_catalog.starts_with(a.query, '/* studio-migrations: running ' || pg_catalog.md5("migration_name") || ' */')) or "applied_at" > pg_catalog.now() - ${RUNNER_GRACE}))`;
+export const RUNNING_SQL = RUNNING;
 
 /** A query and its `$n` parameters; `R` is the row it returns. Kysely's `CompiledQuery` fits. */
 export interface SqlQuery<R = unknown> {
@@ -126,7 +148,9 @@ export const trackingSql = {
   lockUnit: () => query<never>(`select pg_advisory_xact_lock(${UNIT_LOCK[0]}, ${UNIT_LOCK[1]})`),
 
   selectRecords: () =>
-    query<RecordRow>(`select ${RECORD_COLUMNS} from ${MIGRATIONS} order by "migration_name"`),
+    query<RecordRow & { running: boolean }>(
+      `select ${RECORD_COLUMNS}, ${RUNNING} as "running" from ${MIGRATIONS} order by "migration_name"`,
+    ),
 
   /** One migration's status, as a scalar (usable as a subquery). */
   selectStatus: (migrationName: string) =>
@@ -257,6 +281,7 @@ export function toRecord(row: {
   transactional?: boolean | null;
   rolled_back_at: Date | string | null;
   rolled_back_by: string | null;
+  running?: boolean | string | null;
 }): MigrationRecord {
   return {
     migrationName: row.migration_name,
@@ -267,6 +292,7 @@ export function toRecord(row: {
     executionTimeMs: row.execution_time_ms === null ? null : Number(row.execution_time_ms),
     checksum: row.checksum,
     transactional: row.transactional ?? null,
+    running: row.running === true || row.running === "t",
     rolledBackAt: row.rolled_back_at === null ? null : new Date(row.rolled_back_at),
     rolledBackBy: row.rolled_back_by,
   };

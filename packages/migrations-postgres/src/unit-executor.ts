@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   type ApplyOutcome,
   type ApplyRequest,
@@ -49,7 +49,15 @@ import {
 } from "./statement-by-statement.ts";
 import type { SchemaMigrationEventsTable, SchemaMigrationsTable } from "./tracking-database.ts";
 import { TRACKING_TABLES_SQL, TRACKING_UPGRADE_SQL } from "./tracking-schema.ts";
-import { inline, quoteLiteral, trackingSql as t, toEvent, toRecord } from "./tracking-sql.ts";
+import {
+  inline,
+  quoteLiteral,
+  RUNNER_LOCK,
+  runnerMarker,
+  trackingSql as t,
+  toEvent,
+  toRecord,
+} from "./tracking-sql.ts";
 import type { Answer, Row, Session, Transport } from "./transport.ts";
 import {
   ALREADY_APPLIED,
@@ -461,7 +469,7 @@ export class UnitExecutor implements Executor {
     rowsOf(begin, `record ${migration.name} as started`);
 
     const started = performance.now();
-    const failure = await this.runStatements(migration.sql);
+    const failure = await this.runStatements(migration.name, migration.sql);
     const executionTimeMs = elapsedSince(started);
     if (failure) return this.recordApplyFailure(migration, actor, executionTimeMs, failure);
     const done = await this.untilKnown(
@@ -534,7 +542,7 @@ export class UnitExecutor implements Executor {
     }
     rowsOf(begin, `record the rollback of ${migration.name} as started`);
     const started = performance.now();
-    const failure = await this.runStatements(migration.sql);
+    const failure = await this.runStatements(migration.name, migration.sql);
     const executionTimeMs = elapsedSince(started);
     if (failure) return this.recordRollbackFailure(migration, actor, executionTimeMs, failure);
     const done = await this.untilKnown(
@@ -563,50 +571,74 @@ export class UnitExecutor implements Executor {
    * index build that fails has the INVALID index it left dropped — before a retry too, which
    * `IF NOT EXISTS` would otherwise take for the finished index.
    */
-  private async runStatements(sql: string): Promise<SqlFailure | null> {
+  private async runStatements(migrationName: string, sql: string): Promise<SqlFailure | null> {
     const statements = splitSqlStatements(sql);
     try {
-      return await this.statementsOn(statements);
+      return await this.statementsOn(migrationName, statements);
     } catch (error) {
       // No session to run them on (the connection failed): nothing of them ran.
       return toSqlFailure(error);
     }
   }
 
-  private statementsOn(statements: readonly SqlStatement[]): Promise<SqlFailure | null> {
-    return this.transport.session(async (session) => {
+  private statementsOn(
+    migrationName: string,
+    statements: readonly SqlStatement[],
+  ): Promise<SqlFailure | null> {
+    return this.transport.session(async (raw) => {
+      // The runner's sign of life, which the database answers "running" from (see RUNNING_SQL):
+      // a session lock held while the statements run, or, with no session, a marker on each
+      // statement and a heartbeat before it.
+      const session = raw.persistent ? raw : markedSession(raw, migrationName);
       if (session.persistent) {
-        const set = await session.run(timeoutSettings(this.timeouts, "session"));
+        const set = await session.run(
+          `${timeoutSettings(this.timeouts, "session")}; select pg_catalog.pg_advisory_lock(${RUNNER_LOCK}, pg_catalog.hashtext(${quoteLiteral(migrationName)}))`,
+        );
         if (set.kind !== "rows") return statementFailure(set);
       }
-      const groups = session.persistent
-        ? statements.map((statement) => [statement])
-        : groupByTransaction(statements);
-      let inTransaction = false;
-      for (const group of groups) {
-        const text = group.map((statement) => statement.text).join(";\n");
-        const first = group[0]?.text ?? "";
-        const last = group.at(-1)?.text ?? "";
-        if (!session.persistent && opensTransaction(first) && !closesTransaction(last)) {
-          return LEFT_OPEN;
-        }
-        const failure = await this.runStatement(session, text, inTransaction);
-        if (failure) {
-          // Ends the migration's own transaction, if one is open (a warning otherwise).
-          if (session.persistent) await session.run("rollback");
-          return failure;
-        }
+      try {
+        return await this.statementsIn(session, statements);
+      } finally {
         if (session.persistent) {
-          if (opensTransaction(text)) inTransaction = true;
-          else if (closesTransaction(text)) inTransaction = false;
+          await session.run(
+            `select pg_catalog.pg_advisory_unlock(${RUNNER_LOCK}, pg_catalog.hashtext(${quoteLiteral(migrationName)}))`,
+          );
         }
       }
-      if (inTransaction) {
-        await session.run("rollback");
+    });
+  }
+
+  private async statementsIn(
+    session: Session,
+    statements: readonly SqlStatement[],
+  ): Promise<SqlFailure | null> {
+    const groups = session.persistent
+      ? statements.map((statement) => [statement])
+      : groupByTransaction(statements);
+    let inTransaction = false;
+    for (const group of groups) {
+      const text = group.map((statement) => statement.text).join(";\n");
+      const first = group[0]?.text ?? "";
+      const last = group.at(-1)?.text ?? "";
+      if (!session.persistent && opensTransaction(first) && !closesTransaction(last)) {
         return LEFT_OPEN;
       }
-      return null;
-    });
+      const failure = await this.runStatement(session, text, inTransaction);
+      if (failure) {
+        // Ends the migration's own transaction, if one is open (a warning otherwise).
+        if (session.persistent) await session.run("rollback");
+        return failure;
+      }
+      if (session.persistent) {
+        if (opensTransaction(text)) inTransaction = true;
+        else if (closesTransaction(text)) inTransaction = false;
+      }
+    }
+    if (inTransaction) {
+      await session.run("rollback");
+      return LEFT_OPEN;
+    }
+    return null;
   }
 
   private async runStatement(
@@ -734,4 +766,21 @@ function statementFailure(answer: Exclude<Answer, { kind: "rows" }>): SqlFailure
       ? `${answer.reason}; this statement did not run`
       : `${answer.reason}; this statement may or may not have run (outside a transaction, nothing was rolled back): inspect the database`,
   );
+}
+
+/**
+ * A session without one (postgres-meta): each statement carries the runner's marker, which
+ * `pg_stat_activity` shows while it runs, and is preceded by a heartbeat on the started row, so
+ * the gaps between statements do not read as the runner gone.
+ */
+function markedSession(session: Session, migrationName: string): Session {
+  const marker = runnerMarker(createHash("md5").update(migrationName, "utf8").digest("hex"));
+  const heartbeat = `update platform.schema_migrations set applied_at = pg_catalog.now() where migration_name = ${quoteLiteral(migrationName)} and status = 'failed' and execution_time_ms is null`;
+  return {
+    persistent: false,
+    run: async (sql) => {
+      await session.run(heartbeat);
+      return session.run(`${marker}\n${sql}`);
+    },
+  };
 }

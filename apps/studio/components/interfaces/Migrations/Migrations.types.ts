@@ -26,6 +26,7 @@ export type DisplayStatus =
   | "pending"
   | "failed"
   | "interrupted"
+  | "running"
   | "rolled_back"
   | "missing"
   | "out_of_order";

@@ -16,6 +16,7 @@ import type {
 export function displayStatus(view: MigrationView, problems: readonly Problem[]): DisplayStatus {
   if (view.missing) return "missing";
   if (view.state === "interrupted") return "interrupted";
+  if (view.state === "running") return "running";
   if (view.state === "failed") return "failed";
   if (view.state === "applied") return "applied";
   if (view.outOfOrder) return "out_of_order";
@@ -30,6 +31,7 @@ export const STATUS_LABELS: Record<DisplayStatus, string> = {
   pending: "Pending",
   failed: "Failed",
   interrupted: "Interrupted",
+  running: "Running",
   rolled_back: "Rolled back",
   missing: "Missing file",
   out_of_order: "Out of order",

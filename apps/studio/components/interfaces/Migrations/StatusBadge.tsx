@@ -14,6 +14,7 @@ const STYLES: Record<DisplayStatus, { icon: IconName; className: string }> = {
     className: "border-destructive-border bg-destructive-subtle text-destructive",
   },
   interrupted: { icon: "pause", className: "border-warning-border bg-warning-subtle text-warning" },
+  running: { icon: "play", className: "border-[#26375a] bg-info-subtle text-info" },
   rolled_back: { icon: "undo", className: "border-[#26375a] bg-info-subtle text-info" },
   missing: {
     icon: "file-missing",
