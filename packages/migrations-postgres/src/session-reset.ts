@@ -11,8 +11,10 @@
  * Everything `DISCARD ALL` does, as statements that may run inside a transaction block (where
  * `DISCARD ALL` itself may not): it runs after a migration's SQL, in the migration's own
  * transaction, before the bookkeeping — so the row and the event are written as the connecting
- * role, with the configured settings — and at the head of every unit, so a migration starts in a
- * pristine session. Like any `SET`, it takes effect for the session when its transaction commits.
+ * role, with the configured settings. Like any `SET`, it takes effect for the session when its
+ * transaction commits: a unit that commits leaves its connection pristine for the next migration;
+ * one that fails, or statements run outside a unit, mark the connection for `DISCARD ALL` before
+ * its next use.
  *
  * `role` and `session_authorization` are not reset by `RESET ALL`, hence the first two. The
  * advisory-lock release is a `DO` block because a `select` would add a result set, which

@@ -34,15 +34,11 @@ export function runnerMarker(nameMd5: string): string {
   return `/* studio-migrations: running ${nameMd5} */`;
 }
 
-/** How long after its last sign of life an unfinished row still counts as running. */
-const RUNNER_GRACE = "interval '5 seconds'";
-
 /**
  * Whether an unfinished row's runner is still working, answered by the database itself: its
- * session holds the runner lock, or a statement it sent is active (postgres-meta), or it gave a
- * sign of life (`applied_at`, refreshed before each statement over postgres-meta) just now.
+ * session holds the runner lock, or a statement it sent is active (postgres-meta).
  */
-const RUNNING = `("status" = 'failed' and "execution_time_ms" is null and (exists (select from pg_catalog.pg_locks l where l.locktype = 'advisory' and l.granted and l.classid = ${RUNNER_LOCK} and l.objid = pg_catalog.hashtext("migration_name")::oid and l.objsubid = 2) or exists (select from pg_catalog.pg_stat_activity a where a.state = 'active' and pg_catalog.starts_with(a.query, '/* studio-migrations: running ' || pg_catalog.md5("migration_name") || ' */')) or "applied_at" > pg_catalog.now() - ${RUNNER_GRACE}))`;
+const RUNNING = `("status" = 'failed' and "execution_time_ms" is null and (exists (select from pg_catalog.pg_locks l where l.locktype = 'advisory' and l.granted and l.classid = ${RUNNER_LOCK} and l.objid = pg_catalog.hashtext("migration_name")::oid and l.objsubid = 2) or exists (select from pg_catalog.pg_stat_activity a where a.state = 'active' and pg_catalog.starts_with(a.query, '/* studio-migrations: running ' || pg_catalog.md5("migration_name") || ' */'))))`;
 export const RUNNING_SQL = RUNNING;
 
 /** A query and its `$n` parameters; `R` is the row it returns. Kysely's `CompiledQuery` fits. */

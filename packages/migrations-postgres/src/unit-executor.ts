@@ -65,9 +65,10 @@ import {
   applyBatch,
   batch,
   guard,
+  guards,
   IN_PROGRESS,
   NOT_APPLIED,
-  partlyAppliedGuard,
+  partlyApplied,
   revokedAttemptMarker,
   rollbackBatch,
   rollbackRefusal,
@@ -442,7 +443,7 @@ export class UnitExecutor implements Executor {
           `coalesce((${inline(t.selectUnfinishedBy(migration.name))}), 'another applier')`,
           true,
         ),
-        partlyAppliedGuard(migration.name),
+        guards([partlyApplied(migration.name)]),
         inline(
           t.upsertFailed({
             migrationName: migration.name,
@@ -588,7 +589,7 @@ export class UnitExecutor implements Executor {
     return this.transport.session(async (raw) => {
       // The runner's sign of life, which the database answers "running" from (see RUNNING_SQL):
       // a session lock held while the statements run, or, with no session, a marker on each
-      // statement and a heartbeat before it.
+      // statement.
       const session = raw.persistent ? raw : markedSession(raw, migrationName);
       if (session.persistent) {
         const set = await session.run(
@@ -770,17 +771,9 @@ function statementFailure(answer: Exclude<Answer, { kind: "rows" }>): SqlFailure
 
 /**
  * A session without one (postgres-meta): each statement carries the runner's marker, which
- * `pg_stat_activity` shows while it runs, and is preceded by a heartbeat on the started row, so
- * the gaps between statements do not read as the runner gone.
+ * `pg_stat_activity` shows while it runs.
  */
 function markedSession(session: Session, migrationName: string): Session {
   const marker = runnerMarker(createHash("md5").update(migrationName, "utf8").digest("hex"));
-  const heartbeat = `update platform.schema_migrations set applied_at = pg_catalog.now() where migration_name = ${quoteLiteral(migrationName)} and status = 'failed' and execution_time_ms is null`;
-  return {
-    persistent: false,
-    run: async (sql) => {
-      await session.run(heartbeat);
-      return session.run(`${marker}\n${sql}`);
-    },
-  };
+  return { persistent: false, run: (sql) => session.run(`${marker}\n${sql}`) };
 }

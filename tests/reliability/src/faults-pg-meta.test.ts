@@ -113,8 +113,10 @@ const recordingOf = (name: string) => (sql: string) =>
   sql.includes(`'${name}'`) && sql.includes("select 'failed' as outcome");
 const INDEX = "008_index_concurrently";
 const claimOf008 = (sql: string) => sql.includes(INDEX) && sql.includes("select 'started'");
+/** The statement itself, as the runner sends it (after the marker that says it is running). */
 const secondIndexOf008 = (sql: string) =>
-  sql.startsWith("create index concurrently projects_account_id_idx");
+  sql.startsWith("/* studio-migrations: running ") &&
+  sql.includes("\ncreate index concurrently projects_account_id_idx");
 const finishOf008 = (sql: string) => sql.includes(INDEX) && sql.includes("select 'applied'");
 
 /**

@@ -1,10 +1,8 @@
 import type { PGlite } from "@electric-sql/pglite";
 import type { LockHandle, LockOptions } from "@studio/migrations-core";
-import { DISCARD_SESSION_SQL, RESET_SESSION_SQL } from "../session-reset.ts";
+import { DISCARD_SESSION_SQL } from "../session-reset.ts";
 import { toSqlFailure } from "../sql-failure.ts";
 import type { Answer, Row, Session, Transport } from "../transport.ts";
-
-const UNIT_HEAD = `${RESET_SESSION_SQL};\n`;
 
 /**
  * PGlite's single connection: its `transaction` runs exclusively; `exec` runs several statements.
@@ -15,7 +13,7 @@ export class PGliteTransport implements Transport {
   readonly kind = "pglite";
   readonly lockScope = "session";
   readonly lateDelivery = false;
-  readonly unitOffset = UNIT_HEAD.length;
+  readonly unitOffset = 0;
   private dirty = false;
 
   constructor(
@@ -28,9 +26,7 @@ export class PGliteTransport implements Transport {
   async unit(batch: string): Promise<Answer> {
     try {
       await this.clean();
-      return await this.pglite.transaction(async (tx) =>
-        rowsOf(await tx.exec(`${UNIT_HEAD}${batch}`)),
-      );
+      return await this.pglite.transaction(async (tx) => rowsOf(await tx.exec(batch)));
     } catch (error) {
       this.dirty = true;
       return answerOf(error);

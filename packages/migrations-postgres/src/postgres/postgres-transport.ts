@@ -1,12 +1,10 @@
 import type { LockHandle, LockOptions } from "@studio/migrations-core";
 import type pg from "pg";
-import { DISCARD_SESSION_SQL, RESET_SESSION_SQL } from "../session-reset.ts";
+import { DISCARD_SESSION_SQL } from "../session-reset.ts";
 import { toSqlFailure } from "../sql-failure.ts";
 import type { Answer, Row, Session, Transport } from "../transport.ts";
 
-// A unit starts in a pristine session even on a server connection that another client left
-// otherwise (a pooler in transaction mode hands them around).
-const BEGIN = `begin;\n${RESET_SESSION_SQL};\n`;
+const BEGIN = "begin;\n";
 
 /**
  * `pg` connections from a pool, every statement sent with the simple protocol (SQL text, no
