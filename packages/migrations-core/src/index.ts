@@ -70,6 +70,7 @@ export {
   isForeignTool,
   quoteIdentifier,
 } from "./foreign-history.ts";
+export { capMessage, cutMarker, isCutMessage, MESSAGE_CAP_BYTES } from "./message-cap.ts";
 export {
   compareMigrationNames,
   comparePrefixes,
