@@ -42,6 +42,15 @@ export async function withClient<T>(
   }
 }
 
+/** The rows of one statement, on a fresh connection (see {@link withClient}). */
+export async function query<R extends Record<string, unknown> = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: readonly unknown[] = [],
+): Promise<R[]> {
+  return withClient(url, async (client) => (await client.query<R>(sql, [...params])).rows);
+}
+
 export async function probeServer(url: string, source: string): Promise<ServerInfo> {
   try {
     return await withClient(url, async (client) => {

@@ -1,14 +1,18 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { withClient } from "./connection.ts";
-import { createTestDatabase, getTestServer, type TestDatabase } from "./index.ts";
+import {
+  createTestDatabase,
+  getTestServer,
+  query,
+  startEmbeddedPostgres,
+  type TestDatabase,
+  withClient,
+} from "./index.ts";
 
-async function databaseExists(name: string): Promise<boolean> {
-  const server = await getTestServer();
-  return withClient(server.adminUrl, async (client) => {
-    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);
-    return rowCount === 1;
-  });
+async function databaseExists(name: string, adminUrl?: string): Promise<boolean> {
+  const url = adminUrl ?? (await getTestServer()).adminUrl;
+  const rows = await query(url, "select 1 from pg_database where datname = $1", [name]);
+  return rows.length === 1;
 }
 
 describe("createTestDatabase", () => {
@@ -64,5 +68,23 @@ describe("createTestDatabase", () => {
       return rows[0]?.t;
     });
     expect(inB).toBeNull();
+  });
+
+  it("creates and drops a database on the server it is given instead of the run's", async () => {
+    const own = await startEmbeddedPostgres();
+    try {
+      const db = await createTestDatabase("own_server", { server: own });
+      expect(new URL(db.url).port).toBe(String(own.port));
+      await withClient(db.url, (client) => client.query("create table t as select 42 as answer"));
+      expect(await query<{ answer: number }>(db.url, "select answer from t")).toEqual([
+        { answer: 42 },
+      ]);
+      expect(await databaseExists(db.name, own.adminUrl)).toBe(true);
+      expect(await databaseExists(db.name)).toBe(false);
+      await db.drop();
+      expect(await databaseExists(db.name, own.adminUrl)).toBe(false);
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -46,14 +46,25 @@ async function dropDatabase(client: pg.Client, server: TestServer, name: string)
   await client.query(`drop database if exists ${quote(name)}${force}`);
 }
 
+export interface CreateTestDatabaseOptions {
+  /**
+   * The server to create it on, e.g. one a suite started for itself with
+   * `startEmbeddedPostgres()`; by default the run's, from `getTestServer()`.
+   */
+  readonly server?: TestServer;
+}
+
 /**
  * Creates an empty database with a unique name (`t_<prefix>_<pid>_<random>`) on the test server.
  * Unique across processes and machines sharing the server: the name has 32 random bits and a
- * collision is retried. Call `drop()` when done; the globalSetup's teardown also drops any this
- * run left behind.
+ * collision is retried. Call `drop()` when done; on the run's server, the globalSetup's teardown
+ * also drops any this run left behind.
  */
-export async function createTestDatabase(prefix = "db"): Promise<TestDatabase> {
-  const server = await getTestServer();
+export async function createTestDatabase(
+  prefix = "db",
+  options: CreateTestDatabaseOptions = {},
+): Promise<TestDatabase> {
+  const server = options.server ?? (await getTestServer());
   const runId = testRunId();
   const name = await withClient(server.adminUrl, async (client) => {
     for (let attempt = 0; ; attempt++) {

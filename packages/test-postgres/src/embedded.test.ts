@@ -1,14 +1,20 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { hydrateSymlinksIn } from "./binaries.ts";
 import { withClient } from "./connection.ts";
-import { hydrateSymlinksIn } from "./embedded.ts";
 import { isPortFree, startEmbeddedPostgres } from "./index.ts";
+import { serverOsUser } from "./os-user.ts";
 
 const EXIT_EVENTS = ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "message"] as const;
+
+/** This process's embedded servers' work dirs in os.tmpdir(). */
+async function ownWorkDirs(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((e) => e.startsWith(`test-postgres-${process.pid}-`));
+}
 
 function listenerCounts(): number[] {
   return EXIT_EVENTS.map((event) => process.listenerCount(event));
@@ -44,6 +50,21 @@ describe("startEmbeddedPostgres", () => {
       }
       expect(process.listenerCount("beforeExit")).toBe(before[1]);
       expect(process.listenerCount("message")).toBe(before[5]);
+
+      // As root the server runs as OS user postgres, from binaries outside node_modules, which
+      // that user may not be able to reach (a checkout under /root, or any mktemp -d).
+      const postmaster = readFileSync(join(dataDir ?? "", "postmaster.pid"), "utf8").split("\n")[0];
+      const status = readFileSync(`/proc/${postmaster}/status`, "utf8");
+      const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+      const exe = await readlink(`/proc/${postmaster}/exe`);
+      expect(exe).toBe(join(server.binDir ?? "", "postgres"));
+      if (process.getuid?.() === 0) {
+        expect(uid).toBe(String((await serverOsUser())?.uid));
+        expect(server.binDir).not.toContain("node_modules");
+        expect(server.describe()).toContain("as OS user postgres");
+      } else {
+        expect(uid).toBe(String(process.getuid?.()));
+      }
     } finally {
       await server.stop();
     }
@@ -72,14 +93,25 @@ describe("startEmbeddedPostgres", () => {
     }
   });
 
+  it("fails with a clear error, not an unhandled 'error' event, when initdb cannot be run", async () => {
+    const binDir = await mkdtemp(join(tmpdir(), "fake-postgres-bin-"));
+    try {
+      await writeFile(join(binDir, "initdb"), "#!/bin/sh\nexit 0\n", { mode: 0o644 });
+      await expect(startEmbeddedPostgres({ binDir })).rejects.toThrow(
+        new RegExp(`initdb failed: cannot run ${binDir}/initdb.*: EACCES`),
+      );
+      expect(await ownWorkDirs()).toEqual([]);
+    } finally {
+      await rm(binDir, { recursive: true, force: true });
+    }
+  });
+
   it("fails with the server's output, and cleans up, when its port is taken", async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const address = blocker.address();
     if (address === null || typeof address === "string") throw new Error("no port");
-    const leftBehind = (await readdir(tmpdir())).filter((e) =>
-      e.startsWith(`test-postgres-${process.pid}-`),
-    );
+    const leftBehind = await ownWorkDirs();
     try {
       await expect(startEmbeddedPostgres({ port: address.port })).rejects.toThrow(
         /did not start on port \d+[\s\S]*could not bind/,
@@ -87,9 +119,6 @@ describe("startEmbeddedPostgres", () => {
     } finally {
       blocker.close();
     }
-    const now = (await readdir(tmpdir())).filter((e) =>
-      e.startsWith(`test-postgres-${process.pid}-`),
-    );
-    expect(now).toEqual(leftBehind);
+    expect(await ownWorkDirs()).toEqual(leftBehind);
   });
 });

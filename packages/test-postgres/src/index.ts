@@ -1,4 +1,11 @@
-export { createTestDatabase, dropRunDatabases, RUN_ID_ENV, testRunId } from "./database.ts";
+export { query, withClient } from "./connection.ts";
+export {
+  type CreateTestDatabaseOptions,
+  createTestDatabase,
+  dropRunDatabases,
+  RUN_ID_ENV,
+  testRunId,
+} from "./database.ts";
 export { type EmbeddedPostgresOptions, startEmbeddedPostgres } from "./embedded.ts";
 export { type PgMetaOptions, startPgMeta } from "./pg-meta.ts";
 export { findFreePort, findFreePortPair, isPortFree } from "./ports.ts";

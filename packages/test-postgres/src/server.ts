@@ -35,6 +35,7 @@ async function fromUrl(url: string, kind: TestServerKind, source: string): Promi
     versionNum: info.versionNum,
     owned: false,
     dataDir: undefined,
+    binDir: undefined,
     describe: () => `PostgreSQL ${info.version} at ${label} (${suffix})`,
     stop: async () => {},
   };

@@ -21,6 +21,11 @@ export interface TestServer {
   readonly owned: boolean;
   /** The data directory of a server started here, if any. */
   readonly dataDir: string | undefined;
+  /**
+   * For a server started here, the directory of the binaries it runs from (`postgres`, `pg_ctl`,
+   * ...), runnable by the OS user it runs as: as root, a copy outside node_modules.
+   */
+  readonly binDir: string | undefined;
   /** e.g. `PostgreSQL 15.20 at 127.0.0.1:5432 (DATABASE_URL)`; never contains a password. */
   describe(): string;
   /** Stops a server this process started and deletes its data; a no-op otherwise. Idempotent. */

@@ -5,10 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { query } from "@studio/test-postgres";
 import { afterAll, expect, it } from "vitest";
 import { chooseComparison } from "./support/compare.ts";
 import { describeCorpusCase } from "./support/corpus-case.ts";
-import { dropDatabases, query } from "./support/database.ts";
+import { dropDatabases } from "./support/database.ts";
 import { dbmateVersions } from "./support/dbmate.ts";
 import { withEngine } from "./support/engine.ts";
 import { corpusDir } from "./support/paths.ts";

@@ -5,9 +5,10 @@
  */
 import { join } from "node:path";
 import { directorySource } from "@studio/migrations-core";
+import { query } from "@studio/test-postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { expectSame, snapshot } from "./support/compare.ts";
-import { dropDatabases, freshDatabase, query, relationExists, value } from "./support/database.ts";
+import { dropDatabases, freshDatabase, relationExists, value } from "./support/database.ts";
 import { dbmate, dbmateMigrate, dbmateRollback, dbmateVersions } from "./support/dbmate.ts";
 import {
   ACTOR,

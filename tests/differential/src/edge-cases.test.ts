@@ -6,8 +6,9 @@
  */
 import { join } from "node:path";
 import { directorySource } from "@studio/migrations-core";
+import { query } from "@studio/test-postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { dropDatabases, freshDatabase, query, relationExists } from "./support/database.ts";
+import { dropDatabases, freshDatabase, relationExists } from "./support/database.ts";
 import { dbmate, dbmateVersions } from "./support/dbmate.ts";
 import { ACTOR, withEngine } from "./support/engine.ts";
 import { corpusDir } from "./support/paths.ts";

@@ -9,10 +9,10 @@
  * the difference; where it does not, dbmate and the engine must be equal.
  */
 import { readdirSync } from "node:fs";
-import { getTestServer } from "@studio/test-postgres";
+import { getTestServer, query } from "@studio/test-postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { chooseComparison, expectSame, snapshot } from "./support/compare.ts";
-import { type Database, dropDatabases, freshDatabase, query, value } from "./support/database.ts";
+import { type Database, dropDatabases, freshDatabase, value } from "./support/database.ts";
 import { dbmate, dbmateMigrate, dbmateVersions } from "./support/dbmate.ts";
 import {
   engineApplied,

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { createTestDatabase } from "@studio/test-postgres";
+import { createTestDatabase, query } from "@studio/test-postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { applySteps, describeRun, directArgs, runCli, startCli } from "./support/cli.ts";
-import { catalog, exactlyOnceViolations, query, tracking } from "./support/database.ts";
+import { catalog, exactlyOnceViolations, tracking } from "./support/database.ts";
 import {
   activeBackends,
   clientBackends,

@@ -1,8 +1,14 @@
-import { startEmbeddedPostgres, type TestServer } from "@studio/test-postgres";
+import {
+  createTestDatabase,
+  query,
+  startEmbeddedPostgres,
+  type TestDatabase,
+  type TestServer,
+} from "@studio/test-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeRun, directArgs, startCli } from "./support/cli.ts";
 import { FAULTS } from "./support/config.ts";
-import { catalog, query, tracking } from "./support/database.ts";
+import { catalog, tracking } from "./support/database.ts";
 import {
   activeBackends,
   appliedPrefix,
@@ -37,7 +43,6 @@ const SLEEP = 1.5;
 const sleepy = migrationSet({ sleepSeconds: SLEEP });
 
 let server: TestServer;
-let databases = 0;
 
 beforeAll(async () => {
   const unavailable = restartUnavailable();
@@ -51,17 +56,8 @@ afterAll(async () => {
 });
 
 /** A fresh database on the embedded server. */
-async function embeddedDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${++databases}`;
-  await query(server.adminUrl, `create database ${name}`);
-  const url = new URL(server.adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await query(server.adminUrl, `drop database if exists ${name} with (force)`);
-    },
-  };
+function embeddedDatabase(prefix: string): Promise<TestDatabase> {
+  return createTestDatabase(prefix, { server });
 }
 
 const reference = new ReferenceCatalogs(FILES, () => embeddedDatabase("reference"));

@@ -10,7 +10,7 @@ import {
   resolveInput,
   rollbackInput,
 } from "@studio/migrations-trpc";
-import type { TestDatabase } from "@studio/test-postgres";
+import { query, type TestDatabase } from "@studio/test-postgres";
 import fc from "fast-check";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +20,6 @@ import { FUZZ_RUNS } from "./support/config.ts";
 import {
   catalog,
   exactlyOnceViolations,
-  query,
   tracking,
   trackingFingerprint,
 } from "./support/database.ts";
@@ -55,7 +54,7 @@ import { Figures } from "./support/summary.ts";
  * message and no stack trace; the database must be exactly as it was after each refusal.
  */
 
-const SECRET = "hostile-input-secret-7d41a0";
+const SECRET = "hostile-input-secret-7d41a0e59c3b82";
 const figures = new Figures("hostile input (REST, tRPC, CLI)");
 
 let database: TestDatabase;

@@ -17,13 +17,14 @@ import { isValidActor } from "@studio/migrations-trpc";
 import {
   createTestDatabase,
   type PgMetaServer,
+  query,
   startPgMeta,
   type TestDatabase,
 } from "@studio/test-postgres";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FUZZ_RUNS } from "./support/config.ts";
-import { query, resetDatabase } from "./support/database.ts";
+import { resetDatabase } from "./support/database.ts";
 import { removeAllDirs, writeMigrationsDir } from "./support/migrations.ts";
 import { Figures } from "./support/summary.ts";
 

@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { getTestServer } from "@studio/test-postgres";
+import { getTestServer, withClient } from "@studio/test-postgres";
 import { expect } from "vitest";
-import { relationExists, value, withClient } from "./database.ts";
+import { relationExists, value } from "./database.ts";
 
 const run = promisify(execFile);
 

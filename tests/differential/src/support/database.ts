@@ -1,11 +1,6 @@
-import { createTestDatabase } from "@studio/test-postgres";
-import pg from "pg";
+import { createTestDatabase, query, type TestDatabase } from "@studio/test-postgres";
 
-export interface Database {
-  name: string;
-  url: string;
-  drop(): Promise<void>;
-}
+export type Database = TestDatabase;
 
 const created: Database[] = [];
 
@@ -18,25 +13,6 @@ export async function freshDatabase(prefix: string): Promise<Database> {
 
 export async function dropDatabases(): Promise<void> {
   await Promise.all(created.splice(0).map((db) => db.drop()));
-}
-
-export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-export async function query<R extends Record<string, unknown>>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<R[]> {
-  return withClient(url, async (client) => (await client.query<R>(sql, params)).rows);
 }
 
 /** One value: the first column of the first row. */

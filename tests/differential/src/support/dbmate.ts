@@ -2,8 +2,9 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { query } from "@studio/test-postgres";
 import { resolveBinary } from "dbmate";
-import { query, relationExists } from "./database.ts";
+import { relationExists } from "./database.ts";
 
 export interface DbmateRun {
   code: number;

@@ -1,25 +1,6 @@
 import { parseMigration } from "@studio/migrations-core";
-import pg from "pg";
+import { query, withClient } from "@studio/test-postgres";
 import type { MigrationFile } from "./migrations.ts";
-
-export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-export async function query<R extends Record<string, unknown>>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<R[]> {
-  return withClient(url, async (client) => (await client.query<R>(sql, params)).rows);
-}
 
 /**
  * Everything the test migrations can create in schema `app`, as sorted text: relations, columns

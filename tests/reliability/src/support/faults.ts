@@ -3,11 +3,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseMigration } from "@studio/migrations-core";
-import type { TestServer } from "@studio/test-postgres";
+import { query, type TestServer, withClient } from "@studio/test-postgres";
 import { expect } from "vitest";
 import { describeRun, directArgs, runCli } from "./cli.ts";
 import { REPO_ROOT } from "./config.ts";
-import { applyLog, catalog, checksums, query, tracking, withClient } from "./database.ts";
+import { applyLog, catalog, checksums, tracking } from "./database.ts";
 import { type MigrationFile, removeDir, writeMigrationsDir } from "./migrations.ts";
 import type { Figures } from "./summary.ts";
 
@@ -234,10 +234,12 @@ function postgresIds(): { uid: number; gid: number } | Record<string, never> {
   return { uid, gid };
 }
 
-function pgCtl(args: readonly string[]): Promise<void> {
+function pgCtl(server: TestServer, args: readonly string[]): Promise<void> {
+  // The server's own binaries: as root, node_modules may be out of reach of OS user postgres.
+  const pgCtlPath = server.binDir === undefined ? PG_CTL : join(server.binDir, "pg_ctl");
   return new Promise((resolve, reject) => {
     // pg_ctl start leaves the server running with pg_ctl's stdio: keep none of it open here.
-    const child = spawn(PG_CTL, args, { ...postgresIds(), cwd: "/tmp", stdio: "ignore" });
+    const child = spawn(pgCtlPath, args, { ...postgresIds(), cwd: "/tmp", stdio: "ignore" });
     child.once("error", reject);
     child.once("exit", (code) =>
       code === 0 ? resolve() : reject(new Error(`pg_ctl ${args.join(" ")} exited ${code}`)),
@@ -251,7 +253,7 @@ function pgCtl(args: readonly string[]): Promise<void> {
  */
 export async function stopServer(server: TestServer, mode: "fast" | "immediate"): Promise<void> {
   if (server.dataDir === undefined) throw new Error("not an embedded server");
-  await pgCtl(["stop", "-D", server.dataDir, "-m", mode, "-w", "-t", "30"]);
+  await pgCtl(server, ["stop", "-D", server.dataDir, "-m", mode, "-w", "-t", "30"]);
 }
 
 /** Starts it again on the same port and data, and waits until it accepts connections. */
@@ -264,7 +266,7 @@ export async function startServer(server: TestServer): Promise<void> {
     "-c fsync=off",
     "-c max_connections=200",
   ].join(" ");
-  await pgCtl([
+  await pgCtl(server, [
     "start",
     "-D",
     server.dataDir,
