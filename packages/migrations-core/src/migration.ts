@@ -16,6 +16,11 @@ export interface Migration {
    * `splitSqlStatements(up)` is then `[]`, and a driver may refuse an empty query string.
    */
   readonly up: string;
+  /**
+   * The 1-based line of the file on which the up section starts: the line after `-- migrate:up`,
+   * or 1 in a file without markers. A line of the up section plus `upLine - 1` is the file's.
+   */
+  readonly upLine: number;
   /** The down section exactly as written; `null` when the file has no (or an empty) down section. */
   readonly down: string | null;
   /** `false` for `-- migrate:up transaction:false`. */

@@ -180,6 +180,7 @@ export function parseMigration(name: string, text: string, source: string): Pars
       name,
       prefix: version,
       up,
+      upLine: upStart + 1,
       down: downSql,
       transactional,
       downTransactional,
