@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --suites apply,round-trips,list,m008] [-- --reps N]`
  *
- * Every comparison in one process run, interleaved, several repetitions, a fresh database per
- * run; prints the tables and writes `results/latest.json`, `latest.svg` and `latest.md`.
+ * Every comparison in one process run, several repetitions, each tool timed between two runs of
+ * its floor (paired ratios), a fresh database per run; prints the tables and writes
+ * `results/latest.json`, `latest.svg` and `latest.md`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { checkTargets, type Row, renderTables, writeResults } from "./report.ts";
 import { closeServer, openServer } from "./server.ts";
-import { runApplySuite } from "./suites/apply.ts";
+import { noopFloorId, runApplySuite } from "./suites/apply.ts";
 import { runListSuite } from "./suites/list.ts";
 import { runM008Suite } from "./suites/m008.ts";
 import { runRoundTripSuite } from "./suites/round-trips.ts";
@@ -38,11 +39,30 @@ const suites = new Set<Suite>(
         return suite;
       }),
 );
-const reps = values.reps === undefined ? 3 : Number(values.reps);
+// Paired ratios want enough repetitions for a median and quartiles to mean something.
+const reps = values.reps === undefined ? (quick ? 5 : 7) : Number(values.reps);
+if (!Number.isInteger(reps) || reps < 1) {
+  throw new Error(`--reps must be a whole number of at least 1, got ${values.reps}`);
+}
+/** 008 at up to 10^6 users is not a comparison with a floor: a few runs say what it costs. */
+const M008_REPS = 3;
 const toolFilter = values.tools?.split(",").map((s) => s.trim());
-const tools = toolFilter
-  ? allTools.filter((t) => t.floor === null || toolFilter.includes(t.id))
-  : allTools;
+const tools = toolFilter === undefined ? allTools : withTheirFloors(toolFilter);
+
+/** The tools named, and the floors they are paired with (for their applies and their no-ops). */
+function withTheirFloors(ids: readonly string[]) {
+  const unknown = ids.filter((id) => !allTools.some((t) => t.id === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown tool ${unknown.join(", ")}; known: ${allTools.map((t) => t.id).join(", ")}`,
+    );
+  }
+  const named = allTools.filter((t) => ids.includes(t.id));
+  const floors = new Set(
+    named.flatMap((t) => [t.floor, t.noop && t.floor !== null ? noopFloorId(t) : null]),
+  );
+  return allTools.filter((t) => ids.includes(t.id) || floors.has(t.id));
+}
 
 const resultsDir = fileURLToPath(new URL("../results/", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "studio-bench-"));
@@ -56,7 +76,8 @@ try {
   if (suites.has("apply")) {
     rows.push(
       ...(await runApplySuite({
-        sizes: quick ? [50] : [100, 1000],
+        // The sizes the targets name: 50 (fixed costs weigh) and 1,000.
+        sizes: quick ? [50] : [50, 1000],
         reps,
         noopReps: 3,
         tools,
@@ -82,7 +103,7 @@ try {
     rows.push(
       ...(await runM008Suite({
         sizes: quick ? [10_000] : [10_000, 100_000, 1_000_000],
-        reps,
+        reps: M008_REPS,
         server,
         tmp,
         log,

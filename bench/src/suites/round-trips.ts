@@ -9,7 +9,7 @@ import { applyPostgresMigrations } from "../peers/postgres-migrations.ts";
 import type { Row } from "../report.ts";
 import { timed } from "../stats.ts";
 import { applyWithEngine, countingFetch, pgMetaExecutor } from "../tools/engine.ts";
-import { applyFloor } from "../tools/floor.ts";
+import { applyFloor, applyPgliteFloor } from "../tools/floor.ts";
 import type { Prepared, RunTarget, Tool } from "../tools/tool.ts";
 import { openTarget, prepare, verifyApplied } from "./apply.ts";
 
@@ -33,20 +33,36 @@ async function countPgQueries(work: () => Promise<void>): Promise<number> {
 }
 
 type ProtocolFn = (this: unknown, ...args: unknown[]) => unknown;
-const PGLITE_ENTRY_POINTS = ["execProtocol", "execProtocolStream", "execProtocolRaw"] as const;
+const PGLITE_ENTRY_POINTS = [
+  "execProtocol",
+  "execProtocolStream",
+  "execProtocolRaw",
+  "execProtocolRawSync",
+] as const;
 
-/** Counts the protocol exchanges with PGlite's backend (its "round trips") while `work` runs. */
+/**
+ * Counts the protocol exchanges with PGlite's backend (its "round trips") while `work` runs: one
+ * message handed to the backend is one exchange. The entry points call one another
+ * (`execProtocolStream` → `execProtocolRaw` → `execProtocolRawSync`, synchronously), so only the
+ * outermost call of a chain counts.
+ */
 async function countPgliteExchanges(pglite: PGlite, work: () => Promise<void>): Promise<number> {
   const holder = pglite as unknown as Record<string, ProtocolFn>;
   const originals = new Map<string, ProtocolFn>();
   let count = 0;
+  let depth = 0;
   for (const name of PGLITE_ENTRY_POINTS) {
     const original = holder[name];
     if (typeof original !== "function") continue;
     originals.set(name, original);
     holder[name] = function counted(this: unknown, ...args: unknown[]) {
-      count++;
-      return original.apply(this, args);
+      if (depth === 0) count++;
+      depth++;
+      try {
+        return original.apply(this, args);
+      } finally {
+        depth--;
+      }
     };
   }
   try {
@@ -56,6 +72,9 @@ async function countPgliteExchanges(pglite: PGlite, work: () => Promise<void>): 
   }
   return count;
 }
+
+/** The floors: no bookkeeping, so no no-op run. */
+const FLOORS = new Set(["floor", "pglite-floor"]);
 
 interface Counted {
   readonly tool: Tool;
@@ -127,6 +146,23 @@ const counted: Counted[] = [
       );
     },
   },
+  {
+    tool: {
+      id: "pglite-floor",
+      tool: "floor (PGlite): protocol exchanges",
+      mode: "in-process",
+      target: "pglite",
+      transactions: "per migration",
+      floor: null,
+      noop: false,
+      run: () => Promise.resolve(),
+    },
+    count: (t, p) => {
+      const pglite = t.pglite;
+      if (!pglite) throw new Error("no PGlite");
+      return countPgliteExchanges(pglite, () => applyPgliteFloor(pglite, p.dirs.upOnly));
+    },
+  },
   pgTool("kysely-default", "Kysely Migrator (default)", (url, p) =>
     applyKysely(url, p.kyselyDir(), false),
   ),
@@ -166,8 +202,8 @@ export async function runRoundTripSuite(options: RoundTripOptions): Promise<Row[
         trips = await c.count(target, prepared);
       });
       await verifyApplied(c.tool, target, prepared.corpus);
-      // The floor has no no-op run: it would send everything again.
-      const noop = c.tool.id === "floor" ? 0 : await c.count(target, prepared);
+      // The floors have no no-op run: they would send everything again.
+      const noop = FLOORS.has(c.tool.id) ? 0 : await c.count(target, prepared);
       return { trips, ms, noop };
     } finally {
       await close();

@@ -95,7 +95,9 @@ export const engineTools: Tool[] = [
     mode: "in-process",
     target: "pg-meta",
     transactions: "per migration",
-    floor: "floor",
+    // Compared with the same SQL sent through postgres-meta with no bookkeeping: what HTTP and
+    // postgres-meta's connection per request cost is that floor's, not the engine's.
+    floor: "pg-meta-floor",
     noop: true,
     run: (target, prepared) => applyWithEngine(pgMetaExecutor(target), prepared.dirs.dbmate),
   },
