@@ -1,4 +1,9 @@
-import { type MigrationToRun, StateConflictError } from "@studio/migrations-core";
+import {
+  capMessage,
+  type MigrationToRun,
+  type SqlFailure,
+  StateConflictError,
+} from "@studio/migrations-core";
 import type { EventValues } from "./tracking-sql.ts";
 
 /** What every executor records about one attempt at a migration, shaped for `insertEvent`. */
@@ -18,6 +23,7 @@ export function attemptEvent(
     executionTimeMs,
     errorMessage,
     checksum: migration.checksum,
+    resolution: null,
   };
 }
 
@@ -25,11 +31,32 @@ export function elapsedSince(started: number): number {
   return Math.max(0, Math.round(performance.now() - started));
 }
 
-/** A bookkeeping change found its row in another state than planned. */
+/**
+ * A change found its row in another state than planned (`status` as `selectState` says it:
+ * `absent`, a recorded status, or `running`).
+ */
 export function stateConflict(migrationName: string, status: string): StateConflictError {
+  if (status === "running") {
+    return new StateConflictError(
+      migrationName,
+      `${migrationName} is running: an applier started it and is still working on it, so nothing was recorded.`,
+      { kind: "wait_for_other_run" },
+    );
+  }
   return new StateConflictError(
     migrationName,
     `${migrationName} is ${status === "absent" ? "not recorded" : status}, which changed since it was planned; nothing was recorded.`,
-    "Look at the current state and retry.",
+    { kind: "refresh_and_retry" },
   );
+}
+
+/** A failure as it is stored and returned: its texts capped at 16 KiB, marked as cut (SPEC §3). */
+export function capFailure(failure: SqlFailure): SqlFailure {
+  const cap = (text: string | null) => (text === null ? null : capMessage(text));
+  return {
+    ...failure,
+    message: capMessage(failure.message),
+    detail: cap(failure.detail),
+    hint: cap(failure.hint),
+  };
 }

@@ -289,8 +289,9 @@ export const TARGET_CHECK_SQL = `select
     then 'none'
     when (select pg_catalog.count(*) from pg_catalog.pg_attribute a
             join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-           where n.nspname = 'platform' and c.relname = 'schema_migrations'
-             and a.attname in ('up_sql', 'transactional') and not a.attisdropped) = 2
+           where n.nspname = 'platform' and not a.attisdropped
+             and ((c.relname = 'schema_migrations' and a.attname in ('up_sql', 'transactional'))
+               or (c.relname = 'schema_migration_events' and a.attname = 'resolution'))) = 3
     then 'complete'
     else 'incomplete'
   end as tracking`;

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { PGlite } from "@electric-sql/pglite";
 import {
   createMigrationEngine,
   LockBusyError,
@@ -7,10 +8,11 @@ import {
   StateConflictError,
 } from "@studio/migrations-core";
 import pg from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { createPGliteExecutor } from "./index.ts";
 import { postgresTarget, type Target } from "./test-targets.ts";
 import { TRACKING_TABLES_SQL, TRACKING_UPGRADE_SQL } from "./tracking-schema.ts";
-import { RUNNER_LOCK, runnerMarker } from "./tracking-sql.ts";
+import { RUNNER_LOCK, runnerMarker, UNIT_LOCK } from "./tracking-sql.ts";
 
 // SPEC §4: a started transaction:false migration whose runner is still working is shown as
 // running, never as interrupted, and is not a problem; the engine tells the two apart from the
@@ -99,5 +101,177 @@ describe.each(["pg", "pg-meta"] as const)("running or interrupted, over %s", (ki
     expect((await engine().list()).migrations.find((m) => m.name === NAME)?.state).toBe(
       "interrupted",
     );
+  });
+});
+
+describe.each(["pg", "pg-meta"] as const)("recording over a running migration, over %s", (kind) => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await postgresTarget(kind);
+  });
+  afterAll(() => target?.dispose());
+
+  it("refuses resolve --rolled-back inside the recording batch itself, while the runner works", async () => {
+    const runner = target.executor();
+    // One long statement: over postgres-meta, between two statements the runner shows no sign of
+    // life (see the package README), and the check would rightly pass.
+    const running = runner.applyMigration({
+      migration: {
+        name: NAME,
+        sql: "select pg_sleep(3);\ncreate table slow_resolved (id int);\n",
+        transactional: false,
+        checksum: "c",
+      },
+      actor: "replica-1",
+    });
+    const other = target.executor();
+    await expect
+      .poll(async () => (await other.readState()).find((r) => r.migrationName === NAME)?.running, {
+        timeout: 10_000,
+        interval: 50,
+      })
+      .toBe(true);
+
+    // Straight to the executor, as a resolve planned on a read made before the migration
+    // started would ask: no planner in between, only the check under the lock.
+    const resolve = other.recordChanges(
+      [{ kind: "mark_rolled_back", migrationName: NAME, action: "resolve", expect: ["failed"] }],
+      "ops",
+    );
+    await expect(resolve).rejects.toBeInstanceOf(StateConflictError);
+    await expect(resolve).rejects.toThrow(`${NAME} is running`);
+    const [row] = await target.query<{ status: string; finished: boolean }>(
+      `select status, execution_time_ms is not null as finished from platform.schema_migrations where migration_name = '${NAME}'`,
+    );
+    expect(row).toEqual({ status: "failed", finished: false });
+    expect(
+      await target.query(
+        "select action from platform.schema_migration_events where action = 'resolve'",
+      ),
+    ).toEqual([]);
+
+    // The runner finishes undisturbed: applied once, and nothing but its own event.
+    expect(await running).toMatchObject({ status: "applied" });
+    expect(
+      await target.query(
+        `select action, outcome from platform.schema_migration_events where migration_name = '${NAME}'`,
+      ),
+    ).toEqual([{ action: "apply", outcome: "succeeded" }]);
+    expect(
+      await target.query("select to_regclass('public.slow_resolved') is not null as created"),
+    ).toEqual([{ created: true }]);
+  });
+});
+
+describe.each(["pg", "pg-meta"] as const)("a runner's sign of life, over %s", (kind) => {
+  let target: Target;
+  let side: pg.Client;
+  beforeAll(async () => {
+    target = await postgresTarget(kind);
+    side = new pg.Client({ connectionString: target.url as string });
+    await side.connect();
+  });
+  afterAll(async () => {
+    await side?.end();
+    await target?.dispose();
+  });
+
+  it("lasts until its outcome is recorded, however long the record waits for the lock", async () => {
+    const runner = target.executor();
+    const watcher = target.executor();
+    const stateOf = async () => (await watcher.readState()).find((r) => r.migrationName === NAME);
+    const running = runner.applyMigration({
+      migration: {
+        name: NAME,
+        sql: "select pg_sleep(1);\ncreate table recorded_late (id int);\n",
+        transactional: false,
+        checksum: "c",
+      },
+      actor: "replica-1",
+    });
+    await expect
+      .poll(async () => (await stateOf())?.running, { timeout: 10_000, interval: 50 })
+      .toBe(true);
+    // The unit lock held elsewhere: the runner's record of its outcome waits for it.
+    await side.query(`select pg_advisory_lock(${UNIT_LOCK[0]}, ${UNIT_LOCK[1]})`);
+    try {
+      await expect
+        .poll(
+          async () =>
+            (await side.query("select 1 from pg_catalog.pg_class where relname = 'recorded_late'"))
+              .rowCount,
+          { timeout: 10_000, interval: 50 },
+        )
+        .toBe(1);
+      // Its statements are all done; its record waits. Still running, never interrupted.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await stateOf()).toMatchObject({ status: "failed", running: true });
+    } finally {
+      await side.query(`select pg_advisory_unlock(${UNIT_LOCK[0]}, ${UNIT_LOCK[1]})`);
+    }
+    expect(await running).toMatchObject({ status: "applied" });
+    expect(await stateOf()).toMatchObject({ status: "applied", running: false });
+  });
+});
+
+describe("recording over a running migration, over PGlite", () => {
+  it("lets nothing in while a section runs on its one session: a resolve waits, then finds it applied", async () => {
+    const pglite = await PGlite.create();
+    try {
+      const runner = createPGliteExecutor({ pglite });
+      const other = createPGliteExecutor({ pglite });
+      await other.readState(); // its target check done: what follows goes straight to the queue
+      const migration = {
+        name: NAME,
+        // A transaction of its own, which a unit coming in between would commit halfway (or, refused,
+        // roll back): it must stay whole.
+        sql: "create table own (id int);\nbegin;\ninsert into own values (1);\nselect pg_sleep(0.2);\ninsert into own values (2);\ncommit;\n",
+        transactional: false,
+        checksum: "c",
+      };
+      // The moment the section's first statement starts, a list and a resolve ask to come in.
+      let asked: Promise<unknown>[] = [];
+      const exec = pglite.exec.bind(pglite);
+      const spy = vi.spyOn(pglite, "exec").mockImplementation((sql, options) => {
+        if (asked.length === 0 && sql.startsWith("create table own")) {
+          asked = [
+            other.readState(),
+            other.recordChanges(
+              [
+                {
+                  kind: "mark_rolled_back",
+                  migrationName: NAME,
+                  action: "resolve",
+                  expect: ["failed"],
+                },
+              ],
+              "ops",
+            ),
+          ];
+        }
+        return exec(sql, options);
+      });
+      expect(await runner.applyMigration({ migration, actor: "replica-1" })).toMatchObject({
+        status: "applied",
+      });
+      spy.mockRestore();
+      expect(asked).toHaveLength(2);
+      const [state, resolve] = await Promise.allSettled(asked);
+      // Both ran after the section: the list saw it applied, never interrupted; the resolve was
+      // refused, and recorded nothing.
+      expect(state).toMatchObject({
+        status: "fulfilled",
+        value: [{ migrationName: NAME, status: "applied" }],
+      });
+      expect(resolve).toMatchObject({ status: "rejected", reason: expect.any(StateConflictError) });
+      expect(String((resolve as PromiseRejectedResult).reason)).toContain(`${NAME} is applied`);
+      expect((await pglite.query("select count(*)::int as n from own")).rows).toEqual([{ n: 2 }]);
+      expect(
+        (await pglite.query("select action from platform.schema_migration_events order by id"))
+          .rows,
+      ).toEqual([{ action: "apply" }]);
+    } finally {
+      await pglite.close();
+    }
   });
 });

@@ -33,5 +33,15 @@ export const RESET_SESSION_SQL = [
   "do $reset$ begin perform pg_catalog.pg_advisory_unlock_all(); end $reset$",
 ].join(";\n");
 
+/**
+ * The same but for the advisory locks: for a bookkeeping unit run on the session of a
+ * `transaction:false` section still in progress (PGlite's one connection), whose runner lock must
+ * stay held until its outcome is recorded.
+ */
+export const RESET_SESSION_KEEPING_LOCKS_SQL = RESET_SESSION_SQL.slice(
+  0,
+  RESET_SESSION_SQL.lastIndexOf(";\n"),
+);
+
 /** For a connection outside any transaction: the same, in one statement. */
 export const DISCARD_SESSION_SQL = "discard all";

@@ -1,4 +1,9 @@
-import type { EventOutcome, MigrationAction, RecordedStatus } from "@studio/migrations-core";
+import type {
+  EventOutcome,
+  MigrationAction,
+  RecordedStatus,
+  Resolution,
+} from "@studio/migrations-core";
 import type { ColumnType, Generated } from "kysely";
 
 /** `platform.schema_migrations` (SPEC §3): one row per migration, its current state. */
@@ -31,6 +36,8 @@ export interface SchemaMigrationEventsTable {
   execution_time_ms: number | null;
   error_message: string | null;
   checksum: string | null;
+  /** For a resolve, the resolution chosen; null for every other action. Added after 000. */
+  resolution: Resolution | null;
 }
 
 /** The Kysely database type every executor queries the tracking tables through. */

@@ -1,9 +1,12 @@
-import type { EventQuery } from "@studio/migrations-core";
+import type { EventQuery, MigrationAction } from "@studio/migrations-core";
 import {
   type CompiledQuery,
   DummyDriver,
   type Expression,
+  type ExpressionBuilder,
   Kysely,
+  type OnConflictTables,
+  type OnConflictUpdateDatabase,
   PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
@@ -11,23 +14,26 @@ import {
 } from "kysely";
 import type { TrackingDatabase } from "./tracking-database.ts";
 import {
+  type EventValues,
   quoteLiteral,
+  type RawSql,
   RUNNING_SQL,
-  type EventValues as TrackingEventValues,
   UNIT_LOCK,
+  type Value,
 } from "./tracking-sql.ts";
 
-export { quoteLiteral, RUN_LOCK, toEvent, toRecord, UNIT_LOCK } from "./tracking-sql.ts";
-
 /**
- * Every query against the tracking tables, typed by Kysely and compiled — not executed — here.
- * Each executor runs the compiled queries over its own transport: parameterised over a
- * connection (`pg`, PGlite), or with values inlined into one SQL batch (postgres-meta, whose
- * extended protocol refuses multi-statement SQL).
+ * Every query against the tracking tables, typed by Kysely and compiled — not executed — here:
+ * the one definition of each. The executors run them as SQL text with every value inlined, over
+ * whatever transport (a unit of work is one multi-statement batch, which the extended protocol,
+ * the one taking parameters, refuses).
  *
- * The queries of fixed shape that every run and every apply needs are also precompiled, as the
- * text compiled here, in `tracking-sql.ts` (which does not load Kysely; `tracking-sql.test.ts`
- * holds the two equal). Change a query here, and the test shows what to change there.
+ * The fixed-shape queries ({@link fixedQueries}) that every run and every apply needs are not
+ * compiled at run time: `npm run generate` writes them, compiled here, into
+ * `tracking-sql.generated.ts` (see `tracking-sql-generator.ts`), which does not load Kysely — some
+ * 300 ES modules, more than 100 ms that a deploy's `studio-migrate apply` with nothing to do would
+ * otherwise pay. A test fails when that file is not current. The queries whose shape varies (the
+ * audit trail's filters) are compiled here when needed, and this module is loaded only then.
  */
 
 /** Renders string literals as `E'…'` with quotes and backslashes escaped, whatever the server's
@@ -53,19 +59,38 @@ function compileOnly(compiler: () => PostgresQueryCompiler): Kysely<TrackingData
   });
 }
 
-export type TrackingQueries = ReturnType<typeof trackingQueries>;
+const parameterised = compileOnly(() => new PostgresQueryCompiler());
+const inlined = compileOnly(() => new InlineValuesCompiler());
 
-/** Queries with `$n` parameters, for executors with a real connection. */
-export const parameterisedQueries = trackingQueries(compileOnly(() => new PostgresQueryCompiler()));
-/** Queries with every value inlined, to splice into a batch. */
-export const inlineQueries = trackingQueries(compileOnly(() => new InlineValuesCompiler()));
+/** The fixed-shape queries with `$n` parameters: what the generator compiles. */
+export const parameterisedQueries = fixedQueries(parameterised);
+/** The fixed-shape queries with every value inlined (a test holds `inline` of the generated ones equal). */
+export const inlineQueries = fixedQueries(inlined);
+/** The queries whose shape varies, with every value inlined, to send as they are. */
+export const variableInlineQueries = variableQueries(inlined);
 
-/** A row value, or SQL computing it inside the batch (postgres-meta measures time server-side). */
-type Value<T> = T | Expression<T>;
+export type FixedQueries = ReturnType<typeof fixedQueries>;
+export type FixedQueryName = keyof FixedQueries;
+/** What a fixed-shape query takes (`undefined` for one that takes nothing). */
+export type FixedQueryValues<K extends FixedQueryName> = Parameters<FixedQueries[K]>[0];
+/** The row a fixed-shape query returns. */
+export type FixedQueryRow<K extends FixedQueryName> =
+  ReturnType<FixedQueries[K]> extends CompiledQuery<infer R> ? R : never;
 
-export type EventValues = TrackingEventValues<Expression<number | null>>;
+/** SQL computing a value inside the batch, as Kysely takes it; a plain value as it is. */
+function value<T>(v: Value<T>): T | Expression<T> {
+  return isRaw(v) ? sql.raw<T>(v.raw) : v;
+}
 
-function trackingQueries(db: Kysely<TrackingDatabase>) {
+function isRaw(v: unknown): v is RawSql {
+  return typeof v === "object" && v !== null && "raw" in v && typeof v.raw === "string";
+}
+
+/**
+ * Queries whose text never depends on their values: each takes one object (or nothing), and each
+ * of its values becomes one parameter — which is what lets the generator precompile them.
+ */
+function fixedQueries(db: Kysely<TrackingDatabase>) {
   const migrations = "platform.schema_migrations" as const;
   const events = "platform.schema_migration_events" as const;
   return {
@@ -94,65 +119,59 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
         .compile(),
 
     /** One migration's status, as a scalar (usable as a subquery). */
-    selectStatus: (migrationName: string) =>
+    selectStatus: (v: { migrationName: string }) =>
       db
         .selectFrom(migrations)
         .select("status")
-        .where("migration_name", "=", migrationName)
+        .where("migration_name", "=", v.migrationName)
+        .compile(),
+
+    /**
+     * One migration's state as a scalar: its status, or `running` while a started attempt's
+     * runner is still working on it (see `RUNNING_SQL`).
+     */
+    selectState: (v: { migrationName: string }) =>
+      db
+        .selectFrom(migrations)
+        .select(
+          sql<string>`case when ${sql.raw(RUNNING_SQL)} then 'running' else "status" end`.as(
+            "state",
+          ),
+        )
+        .where("migration_name", "=", v.migrationName)
+        .compile(),
+
+    /** The up section as it ran (`up_sql`), for a diff against the file. */
+    selectRecordedSql: (v: { migrationName: string }) =>
+      db
+        .selectFrom(migrations)
+        .select("up_sql")
+        .where("migration_name", "=", v.migrationName)
         .compile(),
 
     /** Who started the migration, if its row is an attempt started and not finished. */
-    selectUnfinishedBy: (migrationName: string) =>
+    selectUnfinishedBy: (v: { migrationName: string }) =>
       db
         .selectFrom(migrations)
         .select("applied_by")
-        .where("migration_name", "=", migrationName)
+        .where("migration_name", "=", v.migrationName)
         .where("status", "=", "failed")
         .where("execution_time_ms", "is", null)
         .compile(),
 
     /**
-     * Whether an attempt was given up on: its failed apply event carries `marker`. The event
-     * index (migration_name, id) finds it.
+     * Whether an attempt was given up on: its failed event of `action` carries `marker`. The
+     * event index (migration_name, id) finds it.
      */
-    selectAttemptRevoked: (migrationName: string, marker: string) =>
+    selectAttemptRevoked: (v: { migrationName: string; action: MigrationAction; marker: string }) =>
       db
         .selectFrom(events)
         .select("id")
-        .where("migration_name", "=", migrationName)
-        .where("action", "=", "apply")
+        .where("migration_name", "=", v.migrationName)
+        .where("action", "=", v.action)
         .where("outcome", "=", "failed")
-        .where(sql<number>`strpos("error_message", ${marker})`, ">", 0)
+        .where(sql<number>`strpos("error_message", ${v.marker})`, ">", 0)
         .compile(),
-
-    selectStatuses: (names: readonly string[]) =>
-      db
-        .selectFrom(migrations)
-        .select(["migration_name", "status"])
-        .where("migration_name", "in", names.length > 0 ? [...names] : [""])
-        .compile(),
-
-    selectEvents: ({ migrationName, before, limit }: EventQuery) => {
-      let query = db
-        .selectFrom(events)
-        .select([
-          sql<string>`id::text`.as("id"),
-          "migration_name",
-          "action",
-          "outcome",
-          "actor",
-          "at",
-          "execution_time_ms",
-          "error_message",
-          "checksum",
-        ])
-        // The column, not the `id::text` alias: text would sort "10" before "9".
-        .orderBy("platform.schema_migration_events.id", "desc")
-        .limit(limit);
-      if (migrationName !== undefined) query = query.where("migration_name", "=", migrationName);
-      if (before !== undefined) query = query.where("id", "<", sql<string>`${before}::bigint`);
-      return query.compile();
-    },
 
     /** The row becomes `applied`; `executionTimeMs` is null for bookkeeping (baseline, resolve). */
     upsertApplied: (v: {
@@ -171,27 +190,14 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           applied_at: sql<Date>`now()`,
           applied_by: v.actor,
           error_message: null,
-          execution_time_ms: v.executionTimeMs,
+          execution_time_ms: value(v.executionTimeMs),
           checksum: v.checksum,
-          up_sql: v.upSql,
+          up_sql: value(v.upSql),
           transactional: v.transactional,
           rolled_back_at: null,
           rolled_back_by: null,
         })
-        .onConflict((oc) =>
-          oc.column("migration_name").doUpdateSet((eb) => ({
-            status: eb.ref("excluded.status"),
-            applied_at: eb.ref("excluded.applied_at"),
-            applied_by: eb.ref("excluded.applied_by"),
-            error_message: eb.ref("excluded.error_message"),
-            execution_time_ms: eb.ref("excluded.execution_time_ms"),
-            checksum: eb.ref("excluded.checksum"),
-            up_sql: eb.ref("excluded.up_sql"),
-            transactional: eb.ref("excluded.transactional"),
-            rolled_back_at: eb.ref("excluded.rolled_back_at"),
-            rolled_back_by: eb.ref("excluded.rolled_back_by"),
-          })),
-        )
+        .onConflict((oc) => oc.column("migration_name").doUpdateSet(replaceRow))
         .compile(),
 
     /**
@@ -216,9 +222,9 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           applied_at: sql<Date>`now()`,
           applied_by: v.actor,
           error_message: v.errorMessage,
-          execution_time_ms: v.executionTimeMs,
+          execution_time_ms: value(v.executionTimeMs),
           checksum: v.checksum,
-          up_sql: v.upSql,
+          up_sql: value(v.upSql),
           transactional: v.transactional,
           rolled_back_at: null,
           rolled_back_by: null,
@@ -226,18 +232,7 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
         .onConflict((oc) =>
           oc
             .column("migration_name")
-            .doUpdateSet((eb) => ({
-              status: eb.ref("excluded.status"),
-              applied_at: eb.ref("excluded.applied_at"),
-              applied_by: eb.ref("excluded.applied_by"),
-              error_message: eb.ref("excluded.error_message"),
-              execution_time_ms: eb.ref("excluded.execution_time_ms"),
-              checksum: eb.ref("excluded.checksum"),
-              up_sql: eb.ref("excluded.up_sql"),
-              transactional: eb.ref("excluded.transactional"),
-              rolled_back_at: eb.ref("excluded.rolled_back_at"),
-              rolled_back_by: eb.ref("excluded.rolled_back_by"),
-            }))
+            .doUpdateSet(replaceRow)
             .where("platform.schema_migrations.status", "<>", "applied"),
         )
         .compile(),
@@ -255,6 +250,11 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
         .where("migration_name", "=", v.migrationName)
         .compile(),
 
+    /**
+     * A `transaction:false` down section started (no execution time yet: the claim, shown
+     * interrupted should it never finish) or failed partway: the row becomes `failed`, keeping
+     * who applied it and the SQL that ran.
+     */
     markRollbackAttempt: (v: {
       migrationName: string;
       errorMessage: string;
@@ -286,10 +286,63 @@ function trackingQueries(db: Kysely<TrackingDatabase>) {
           action: v.action,
           outcome: v.outcome,
           actor: v.actor,
-          execution_time_ms: v.executionTimeMs,
+          execution_time_ms: value(v.executionTimeMs),
           error_message: v.errorMessage,
           checksum: v.checksum,
+          resolution: v.resolution,
         })
         .compile(),
+  };
+}
+
+type Migrations = "platform.schema_migrations";
+
+/** An upsert's conflict branch: the row takes every value the insert carried. */
+function replaceRow(
+  eb: ExpressionBuilder<
+    OnConflictUpdateDatabase<TrackingDatabase, Migrations>,
+    OnConflictTables<Migrations>
+  >,
+) {
+  return {
+    status: eb.ref("excluded.status"),
+    applied_at: eb.ref("excluded.applied_at"),
+    applied_by: eb.ref("excluded.applied_by"),
+    error_message: eb.ref("excluded.error_message"),
+    execution_time_ms: eb.ref("excluded.execution_time_ms"),
+    checksum: eb.ref("excluded.checksum"),
+    up_sql: eb.ref("excluded.up_sql"),
+    transactional: eb.ref("excluded.transactional"),
+    rolled_back_at: eb.ref("excluded.rolled_back_at"),
+    rolled_back_by: eb.ref("excluded.rolled_back_by"),
+  };
+}
+
+/** Queries whose text depends on their values: compiled when needed. */
+function variableQueries(db: Kysely<TrackingDatabase>) {
+  const events = "platform.schema_migration_events" as const;
+  return {
+    selectEvents: ({ migrationName, before, limit }: EventQuery) => {
+      let query = db
+        .selectFrom(events)
+        .select([
+          sql<string>`id::text`.as("id"),
+          "migration_name",
+          "action",
+          "outcome",
+          "actor",
+          "at",
+          "execution_time_ms",
+          "error_message",
+          "checksum",
+          "resolution",
+        ])
+        // The column, not the `id::text` alias: text would sort "10" before "9".
+        .orderBy("platform.schema_migration_events.id", "desc")
+        .limit(limit);
+      if (migrationName !== undefined) query = query.where("migration_name", "=", migrationName);
+      if (before !== undefined) query = query.where("id", "<", sql<string>`${before}::bigint`);
+      return query.compile();
+    },
   };
 }

@@ -116,5 +116,13 @@ begin
   ) then
     alter table platform.schema_migrations add column transactional boolean;
   end if;
+  -- For a resolve, the resolution chosen (SPEC section 3); null for every other action.
+  if not exists (
+    select from pg_catalog.pg_attribute
+    where attrelid = 'platform.schema_migration_events'::regclass and attname = 'resolution' and not attisdropped
+  ) then
+    alter table platform.schema_migration_events add column resolution text
+      check (resolution in ('applied', 'rolled_back', 'accept_checksum'));
+  end if;
 end
 $upgrade$`;

@@ -1,4 +1,4 @@
-import type { LockHandle, LockOptions, SqlFailure } from "@studio/migrations-core";
+import type { Executor, LockHandle, LockOptions, SqlFailure } from "@studio/migrations-core";
 
 /**
  * How the one executor algorithm (`unit-executor.ts`) reaches a database: pg, PGlite and
@@ -48,6 +48,14 @@ export interface Session {
   /** Whether what one statement does to its session is there for the next (one connection). */
   readonly persistent: boolean;
   run(sql: string): Promise<Answer>;
+  /**
+   * A unit (as `Transport.unit`: one transaction, none of what the statements did to the session
+   * in its way) while the session is held — a section's claim and record, so that its runner's
+   * sign of life spans them: on pg, another connection while this one keeps the runner lock; on
+   * PGlite, the same connection, reset but for its advisory locks, with nothing let in between;
+   * over postgres-meta, a request.
+   */
+  unit(batch: string): Promise<Answer>;
 }
 
 /**
@@ -65,3 +73,27 @@ export type Answer =
   | { kind: "unavailable"; reason: string };
 
 export type Row = Record<string, unknown>;
+
+/**
+ * Kept on the executor under a registered symbol rather than in a module-level map: a bundler may
+ * load this module more than once in one process (Next gives each API route its own bundle), and
+ * every copy must find the transport of an executor another copy made.
+ */
+const TRANSPORT = Symbol.for("@studio/migrations-postgres/transport");
+
+/**
+ * The transport an executor made by this package runs on, for a host that keeps a few tables of
+ * its own in the same database (Studio's sessions, `studio-auth-store.ts`): it reaches them the
+ * way the executor does — the same pool, the same PGlite instance (an embedded database admits
+ * one process), the same postgres-meta — instead of opening a second path. Undefined for an
+ * executor made elsewhere.
+ */
+export function transportOf(executor: Executor): Transport | undefined {
+  return (executor as Executor & { [TRANSPORT]?: Transport })[TRANSPORT];
+}
+
+/** Used by this package's factories: `executor` runs on `transport`. */
+export function withTransport<E extends Executor>(executor: E, transport: Transport): E {
+  Object.defineProperty(executor, TRANSPORT, { value: transport, enumerable: false });
+  return executor;
+}

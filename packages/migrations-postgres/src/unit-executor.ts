@@ -8,27 +8,31 @@ import {
   ExecutorUnavailableError,
   type ForeignHistorySource,
   type ForeignVersions,
+  isMigrationError,
   LockBusyError,
   type LockHandle,
   type LockOptions,
   type MigrationEvent,
   type MigrationRecord,
+  type MigrationTimeouts,
   type MigrationToRun,
+  type RehearseOutcome,
+  type RehearseRequest,
+  type RelationSize,
   type RollbackOutcome,
   type RollbackRequest,
-  rollbackFailedMessage,
   type SqlFailure,
   type SqlStatement,
   splitSqlStatements,
-  startedMessage,
 } from "@studio/migrations-core";
-import { attemptEvent, elapsedSince, stateConflict } from "./attempt.ts";
+import { capFailure, elapsedSince, stateConflict } from "./attempt.ts";
 import {
   refusalOf,
   TARGET_CHECK_SQL,
   type TargetCheckRow,
   targetRefusal,
 } from "./database-refusals.ts";
+import { readRelationSizesOver, rehearseOver } from "./rehearsal.ts";
 import {
   isLockTimeout,
   retryDelayMs,
@@ -49,32 +53,38 @@ import {
 } from "./statement-by-statement.ts";
 import type { SchemaMigrationEventsTable, SchemaMigrationsTable } from "./tracking-database.ts";
 import { TRACKING_TABLES_SQL, TRACKING_UPGRADE_SQL } from "./tracking-schema.ts";
+import { trackingSql as t } from "./tracking-sql.generated.ts";
 import {
   inline,
   quoteLiteral,
   RUNNER_LOCK,
   runnerMarker,
-  trackingSql as t,
   toEvent,
   toRecord,
 } from "./tracking-sql.ts";
 import type { Answer, Row, Session, Transport } from "./transport.ts";
 import {
   ALREADY_APPLIED,
-  ALREADY_ROLLED_BACK,
+  appliedBatch,
   applyBatch,
+  applyClaimBatch,
+  applyFailedBatch,
   batch,
-  guard,
-  guards,
+  DONE_AFTER_ALL,
+  DRIFTED,
   IN_PROGRESS,
   NOT_APPLIED,
-  partlyApplied,
+  ROLLBACK_ORDER,
+  recordChangesBatch,
   revokedAttemptMarker,
   rollbackBatch,
+  rollbackClaimBatch,
+  rollbackFailedBatch,
   rollbackRefusal,
-  rollbackStartBatch,
+  rolledBackBatch,
   STATE_CONFLICT,
   type UnitBatch,
+  type UnitOptions,
   withinMigration,
 } from "./unit-batch.ts";
 
@@ -91,14 +101,45 @@ const UNDEFINED_TABLE = new Set(["42P01", "3F000"]);
 const UNDEFINED_COLUMN = "42703";
 
 /**
- * The one executor algorithm, over any {@link Transport} (pg, PGlite, postgres-meta). Every
- * decision rests on a check made inside the unit that acts on it, under the unit lock: applied or
- * not, a revoked attempt, rollback order, drift, another applier's claim. So:
+ * What sets an apply apart from a rollback, as data for the one algorithm of {@link UnitExecutor}:
+ * the batches that check, run and record the section (`unit-batch.ts`), and what a guard's
+ * refusal means. Built per request (`applying`, `rollingBack`).
+ */
+interface Direction<Outcome> {
+  readonly migration: MigrationToRun;
+  readonly action: "apply" | "rollback";
+  /** The executor's limits, with the request's own for this run (`--lock-timeout`, …). */
+  readonly timeouts: Timeouts;
+  /** In messages: `apply`, `roll back`. */
+  readonly verb: string;
+  /** In messages: `applied`, `rolled back`. */
+  readonly done: string;
+  /** A transactional section as one unit: guards, the SQL, the bookkeeping. */
+  unit(options: UnitOptions): UnitBatch;
+  /** A `transaction:false` section's claim: the same guards, then its row marked started. */
+  claim(): string;
+  /** What a guard's refusal means — an outcome, or an error thrown; null if no guard refused. */
+  refused(failure: SqlFailure): Outcome | Promise<Outcome> | null;
+  succeeded(executionTimeMs: number): Outcome;
+  /** A `transaction:false` section whose statements all ran: its row and event. */
+  recordSuccess(executionTimeMs: number): string;
+  /** A failed attempt's row and event (their messages capped), unless it is done after all. */
+  recordFailure(executionTimeMs: number, message: string): string;
+}
+
+/** The outcome both directions share: the section failed, and that was recorded. */
+type Failed = Extract<ApplyOutcome | RollbackOutcome, { status: "failed" }>;
+
+/**
+ * The one executor algorithm, over any {@link Transport} (pg, PGlite, postgres-meta), for an apply
+ * and a rollback alike ({@link Direction}). Every decision rests on a check made inside the unit
+ * that acts on it, under the unit lock: applied or not, a revoked attempt, rollback order, drift,
+ * another applier's claim, a runner still working. So:
  *
- * - a transactional migration is one unit, one round trip: the timeouts, the unit lock, the
+ * - a transactional section is one unit, one round trip: the timeouts, the unit lock, the
  *   guards, the SQL, a session reset, the row and the event (`unit-batch.ts`). A failure is
- *   recorded by a second unit after the first rolled back — unless that one finds the migration
- *   applied, as when the answer was lost after the commit. An unknown outcome is established
+ *   recorded by a second unit after the first rolled back — unless that one finds the change
+ *   made, as when the answer was lost after the commit. An unknown outcome is established
  *   that way too, retried while the database does not answer; over a transport whose requests
  *   can arrive late, the recorded failure revokes the attempt, so a late copy does not run.
  * - a `transaction:false` section — up or down — is claimed first (its row marked started, under
@@ -106,7 +147,8 @@ const UNDEFINED_COLUMN = "42703";
  *   (`statement-by-statement.ts`), then its outcome recorded. A crash in between leaves the row
  *   showing it interrupted; a second applier meeting the claim waits for it.
  * - bookkeeping without SQL (baseline, adopt, resolve, mark-only rollback) is one unit whose
- *   guards check every row's expected state.
+ *   guard checks every row's expected state — and that none is running.
+ * - every error message stored or returned is capped at 16 KiB, marked as cut (SPEC §3).
  */
 export class UnitExecutor implements Executor {
   readonly kind: string;
@@ -140,9 +182,15 @@ export class UnitExecutor implements Executor {
 
   async readEvents(query: EventQuery): Promise<MigrationEvent[]> {
     // Its filters vary, so it is built by Kysely, loaded only when the history is asked for.
-    const { inlineQueries } = await import("./tracking-queries.ts");
-    const answer = await this.transport.query(inlineQueries.selectEvents(query).sql);
+    const { variableInlineQueries } = await import("./tracking-queries.ts");
+    const read = () => this.transport.query(variableInlineQueries.selectEvents(query).sql);
+    let answer = await read();
     if (answer.kind === "sql" && UNDEFINED_TABLE.has(answer.failure.code ?? "")) return [];
+    if (answer.kind === "sql" && answer.failure.code === UNDEFINED_COLUMN) {
+      // Tracking tables an earlier version created: given the columns this one records.
+      await this.ensureTrackingTables();
+      answer = await read();
+    }
     return rowsOf(answer, "read the audit trail").map((row) => toEvent(row as unknown as EventRow));
   }
 
@@ -150,156 +198,22 @@ export class UnitExecutor implements Executor {
     return this.transport.acquireRunLock(options);
   }
 
-  async applyMigration({ migration, actor, claimWaitMs = 0 }: ApplyRequest): Promise<ApplyOutcome> {
+  async applyMigration(request: ApplyRequest): Promise<ApplyOutcome> {
     await this.ensureTrackingTables();
-    if (!migration.transactional) {
-      return this.applyStatementByStatement(migration, actor, claimWaitMs);
-    }
-    for (let retry = 0; ; retry++) {
-      const started = performance.now();
-      // A request that can reach the database after it was given up on carries an id that the
-      // failure recorded for it revokes.
-      const attempt = this.transport.lateDelivery ? randomUUID().slice(0, 13) : undefined;
-      const unit = applyBatch(migration, actor, this.timeouts, {
-        ...(attempt === undefined ? {} : { attempt }),
-        offset: this.transport.unitOffset,
-      });
-      const answer = await this.transport.unit(unit.sql);
-      const elapsed = elapsedSince(started);
-      switch (answer.kind) {
-        case "rows":
-          return { status: "applied", executionTimeMs: executionTime(answer.rows, elapsed) };
-        case "sql": {
-          if (answer.failure.code === ALREADY_APPLIED) return { status: "already_applied" };
-          if (answer.failure.code === STATE_CONFLICT) throw stateConflict(migration.name, "failed");
-          const failure = this.failureOf(answer.failure, unit);
-          if (isLockTimeout(failure) && retry < this.timeouts.lockRetries) {
-            await sleep(retryDelayMs(this.timeouts, retry));
-            continue;
-          }
-          return this.recordApplyFailure(migration, actor, elapsed, failure);
-        }
-        case "unavailable":
-          throw (
-            refusalOf(failureOfAnswer(answer), `apply ${migration.name}`) ??
-            new ExecutorUnavailableError(
-              `Could not apply ${migration.name}: ${answer.reason}; nothing ran.`,
-            )
-          );
-        case "unknown":
-          return this.recordApplyFailure(
-            migration,
-            actor,
-            elapsed,
-            unknownOutcome(
-              `${answer.reason}; the outcome was checked afterwards and the change did not commit${attempt === undefined ? "" : `; should the request still arrive, it will not run ${revokedAttemptMarker(attempt)}`}`,
-            ),
-          );
-      }
-    }
+    return this.run(this.applying(request));
   }
 
-  async rollbackMigration({ migration, actor }: RollbackRequest): Promise<RollbackOutcome> {
+  async rollbackMigration(request: RollbackRequest): Promise<RollbackOutcome> {
     await this.ensureTrackingTables();
-    if (!migration.transactional) return this.rollbackStatementByStatement(migration, actor);
-    for (let retry = 0; ; retry++) {
-      const started = performance.now();
-      const unit = rollbackBatch(migration, actor, this.timeouts, {
-        offset: this.transport.unitOffset,
-      });
-      const answer = await this.transport.unit(unit.sql);
-      const elapsed = elapsedSince(started);
-      switch (answer.kind) {
-        case "rows":
-          return { status: "rolled_back", executionTimeMs: executionTime(answer.rows, elapsed) };
-        case "sql": {
-          if (answer.failure.code === NOT_APPLIED) return { status: "not_applied" };
-          const refused = rollbackRefusal(answer.failure, migration.name);
-          if (refused) throw refused;
-          const failure = this.failureOf(answer.failure, unit);
-          if (isLockTimeout(failure) && retry < this.timeouts.lockRetries) {
-            await sleep(retryDelayMs(this.timeouts, retry));
-            continue;
-          }
-          return this.recordRollbackFailure(migration, actor, elapsed, failure);
-        }
-        case "unavailable":
-          throw (
-            refusalOf(failureOfAnswer(answer), `roll back ${migration.name}`) ??
-            new ExecutorUnavailableError(
-              `Could not roll back ${migration.name}: ${answer.reason}; nothing ran.`,
-            )
-          );
-        case "unknown":
-          return this.recordRollbackFailure(
-            migration,
-            actor,
-            elapsed,
-            unknownOutcome(
-              `${answer.reason}; the outcome was checked afterwards and the change did not commit`,
-            ),
-          );
-      }
-    }
+    return this.run(this.rollingBack(request));
   }
 
   async recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void> {
     if (changes.length === 0) return;
     await this.ensureTrackingTables();
-    const statements = [inline(t.lockUnit())];
-    for (const change of changes) {
-      const current = `coalesce((${inline(t.selectStatus(change.migrationName))}), 'absent')`;
-      const expected = change.expect.map(quoteLiteral).join(", ");
-      statements.push(
-        guard(
-          `${current} <> all (array[${expected}]::text[])`,
-          STATE_CONFLICT,
-          `${quoteLiteral(`${change.migrationName} is `)} || ${current}`,
-          true,
-        ),
-      );
-    }
-    for (const change of changes) {
-      let checksum: string | null = null;
-      if (change.kind === "mark_applied") {
-        checksum = change.checksum;
-        statements.push(
-          inline(
-            t.upsertApplied({
-              migrationName: change.migrationName,
-              actor,
-              checksum,
-              executionTimeMs: null,
-              upSql: null,
-              transactional: null,
-            }),
-          ),
-        );
-      } else if (change.kind === "mark_rolled_back") {
-        statements.push(inline(t.markRolledBack({ migrationName: change.migrationName, actor })));
-      } else {
-        checksum = change.checksum;
-        statements.push(inline(t.setChecksum({ migrationName: change.migrationName, checksum })));
-      }
-      statements.push(
-        inline(
-          t.insertEvent({
-            migrationName: change.migrationName,
-            action: change.action,
-            outcome: "succeeded",
-            actor,
-            executionTimeMs: null,
-            errorMessage: change.kind === "mark_applied" ? (change.note ?? null) : null,
-            checksum,
-          }),
-        ),
-      );
-    }
-    statements.push("select 'recorded' as outcome");
-    const answer = await this.transport.unit(batch(...statements));
+    const answer = await this.transport.unit(recordChangesBatch(changes, actor));
     if (answer.kind === "sql" && answer.failure.code === STATE_CONFLICT) {
-      const [name = "", status = "unknown"] = answer.failure.message.split(" is ");
-      throw stateConflict(name, status);
+      throw stateConflict(answer.failure.detail ?? "", answer.failure.message);
     }
     rowsOf(answer, "record the change");
   }
@@ -318,185 +232,254 @@ export class UnitExecutor implements Executor {
     );
   }
 
+  /** The up SQL recorded as it ran (`up_sql`), for the page's applied-SQL view and drift diff. */
+  async readRecordedSql(migrationName: string): Promise<string | null> {
+    const answer = await this.transport.query(inline(t.selectRecordedSql({ migrationName })));
+    if (answer.kind === "sql" && UNDEFINED_TABLE.has(answer.failure.code ?? "")) return null;
+    const row = rowsOf(answer, `read the recorded SQL of ${migrationName}`)[0];
+    return typeof row?.up_sql === "string" ? row.up_sql : null;
+  }
+
+  /** This executor's limits, with what one request asks for its own run instead. */
+  private timeoutsFor(asked: MigrationTimeouts | undefined): Timeouts {
+    return {
+      ...this.timeouts,
+      ...(asked?.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: asked.lockTimeoutMs }),
+      ...(asked?.statementTimeoutMs === undefined
+        ? {}
+        : { statementTimeoutMs: asked.statementTimeoutMs }),
+    };
+  }
+
+  /** SPEC §9 *Lint*: the target's sizes of relations (see `Executor.readRelationSizes`). */
+  readRelationSizes(names: readonly string[]): Promise<RelationSize[]> {
+    return readRelationSizesOver(this.transport, names);
+  }
+
+  /** SPEC §9 *Rehearse*: run in one transaction, then rolled back (see `Executor.rehearse`). */
+  rehearse(request: RehearseRequest): Promise<RehearseOutcome> {
+    return rehearseOver(this.transport, request, this.timeouts);
+  }
+
   close(): Promise<void> {
     return this.transport.close();
   }
 
-  /** What the database said about a unit, positions counted from the migration's own SQL. */
-  private failureOf(failure: SqlFailure, unit: UnitBatch): SqlFailure {
-    return withinMigration(failure, unit, this.transport.unitOffset);
+  /** An apply, as {@link Direction} data for the one algorithm. */
+  private applying({
+    migration,
+    actor,
+    claimWaitMs = 0,
+    timeouts: asked,
+  }: ApplyRequest): Direction<ApplyOutcome> {
+    const timeouts = this.timeoutsFor(asked);
+    return {
+      migration,
+      timeouts,
+      action: "apply",
+      verb: "apply",
+      done: "applied",
+      unit: (options) => applyBatch(migration, actor, timeouts, options),
+      claim: () => applyClaimBatch(migration, actor),
+      refused: (failure) => {
+        switch (failure.code) {
+          case ALREADY_APPLIED:
+            return { status: "already_applied" };
+          case IN_PROGRESS:
+            return this.awaitClaim(migration, failure.message, claimWaitMs);
+          case STATE_CONFLICT:
+            throw stateConflict(migration.name, "failed");
+          default:
+            return null;
+        }
+      },
+      succeeded: (executionTimeMs) => ({ status: "applied", executionTimeMs }),
+      recordSuccess: (executionTimeMs) => appliedBatch(migration, actor, executionTimeMs),
+      recordFailure: (executionTimeMs, message) =>
+        applyFailedBatch(migration, actor, executionTimeMs, message),
+    };
+  }
+
+  /** A rollback, as {@link Direction} data for the one algorithm. */
+  private rollingBack({
+    migration,
+    actor,
+    timeouts: asked,
+  }: RollbackRequest): Direction<RollbackOutcome> {
+    const timeouts = this.timeoutsFor(asked);
+    return {
+      migration,
+      timeouts,
+      action: "rollback",
+      verb: "roll back",
+      done: "rolled back",
+      unit: (options) => rollbackBatch(migration, actor, timeouts, options),
+      claim: () => rollbackClaimBatch(migration, actor),
+      refused: (failure) => {
+        if (failure.code === NOT_APPLIED) return { status: "not_applied" };
+        const refusal = rollbackRefusal(failure, migration.name);
+        if (refusal) throw refusal;
+        return null;
+      },
+      succeeded: (executionTimeMs) => ({ status: "rolled_back", executionTimeMs }),
+      recordSuccess: (executionTimeMs) => rolledBackBatch(migration, actor, executionTimeMs),
+      recordFailure: (executionTimeMs, message) =>
+        rollbackFailedBatch(migration, actor, executionTimeMs, message),
+    };
+  }
+
+  private run<O>(d: Direction<O>): Promise<O | Failed> {
+    return d.migration.transactional ? this.runUnit(d) : this.runStatementByStatement(d);
   }
 
   /**
-   * Records a failed apply — unless the migration turns out to be applied after all, which
-   * happens when the answer was lost after the commit: under the unit lock, which waits for a
-   * batch still running, the state read is the truth.
+   * A transactional section: one unit — checked, run and recorded in one transaction. A lock
+   * timeout is retried with backoff; a failure is recorded after the unit rolled back; an unknown
+   * outcome is established by that record, under the unit lock.
    */
-  private async recordApplyFailure(
-    migration: MigrationToRun,
-    actor: string,
-    executionTimeMs: number,
-    failure: SqlFailure,
-  ): Promise<ApplyOutcome> {
-    const answer = await this.untilKnown(
-      `record the failure of ${migration.name} (${failure.message})`,
-      batch(
-        inline(t.lockUnit()),
-        guard(
-          `(${inline(t.selectStatus(migration.name))}) = 'applied'`,
-          ALREADY_APPLIED,
-          "already applied",
-        ),
-        inline(
-          t.upsertFailed({
-            migrationName: migration.name,
-            actor,
-            checksum: migration.checksum,
-            executionTimeMs,
-            errorMessage: failure.message,
-            // A transaction that rolled back left nothing of what it ran; statements run one
-            // by one may have left part of theirs.
-            upSql: migration.transactional ? null : migration.sql,
-            transactional: migration.transactional,
-          }),
-        ),
-        inline(
-          t.insertEvent(
-            attemptEvent(migration, "apply", "failed", actor, executionTimeMs, failure.message),
-          ),
-        ),
-        "select 'failed' as outcome",
-      ),
-    );
-    if (answer.kind === "sql" && answer.failure.code === ALREADY_APPLIED) {
-      return { status: "applied", executionTimeMs };
+  private async runUnit<O>(d: Direction<O>): Promise<O | Failed> {
+    const { migration } = d;
+    for (let retry = 0; ; retry++) {
+      const started = performance.now();
+      // A request that can reach the database after it was given up on carries an id that the
+      // failure recorded for it revokes.
+      const attempt = this.transport.lateDelivery ? randomUUID().slice(0, 13) : undefined;
+      const unit = d.unit({ attempt, offset: this.transport.unitOffset });
+      const answer = await this.transport.unit(unit.sql);
+      const elapsed = elapsedSince(started);
+      switch (answer.kind) {
+        case "rows":
+          return d.succeeded(executionTime(answer.rows, elapsed));
+        case "sql": {
+          const refused = d.refused(answer.failure);
+          if (refused !== null) return refused;
+          const failure = withinMigration(answer.failure, unit, this.transport.unitOffset);
+          if (isLockTimeout(failure) && retry < d.timeouts.lockRetries) {
+            await sleep(retryDelayMs(d.timeouts, retry));
+            continue;
+          }
+          return this.recordFailure(d, elapsed, failure);
+        }
+        case "unavailable":
+          throw (
+            refusalOf(failureOfAnswer(answer), `${d.verb} ${migration.name}`) ??
+            new ExecutorUnavailableError(
+              `Could not ${d.verb} ${migration.name}: ${answer.reason}; nothing ran.`,
+            )
+          );
+        case "unknown":
+          return this.recordFailure(
+            d,
+            elapsed,
+            unknownOutcome(
+              `${answer.reason}; the outcome was checked afterwards and the change did not commit${attempt === undefined ? "" : `; should the request still arrive, it will not run ${revokedAttemptMarker(attempt)}`}`,
+            ),
+          );
+      }
     }
-    rowsOf(answer, `record the failure of ${migration.name}`);
-    return { status: "failed", executionTimeMs, error: failure };
-  }
-
-  private async recordRollbackFailure(
-    migration: MigrationToRun,
-    actor: string,
-    executionTimeMs: number,
-    failure: SqlFailure,
-  ): Promise<RollbackOutcome> {
-    const answer = await this.untilKnown(
-      `record the failed rollback of ${migration.name} (${failure.message})`,
-      batch(
-        inline(t.lockUnit()),
-        guard(
-          `(${inline(t.selectStatus(migration.name))}) = 'rolled_back'`,
-          ALREADY_ROLLED_BACK,
-          "already rolled back",
-        ),
-        // Outside a transaction, the statements before the failing one stay done: the row says so.
-        ...(migration.transactional
-          ? []
-          : [
-              inline(
-                t.markRollbackAttempt({
-                  migrationName: migration.name,
-                  errorMessage: rollbackFailedMessage(failure.message),
-                  executionTimeMs,
-                }),
-              ),
-            ]),
-        inline(
-          t.insertEvent(
-            attemptEvent(migration, "rollback", "failed", actor, executionTimeMs, failure.message),
-          ),
-        ),
-        "select 'failed' as outcome",
-      ),
-    );
-    if (answer.kind === "sql" && answer.failure.code === ALREADY_ROLLED_BACK) {
-      return { status: "rolled_back", executionTimeMs };
-    }
-    rowsOf(answer, `record the failed rollback of ${migration.name}`);
-    return { status: "failed", executionTimeMs, error: failure };
   }
 
   /**
-   * `transaction:false`: claimed (recorded as started, under the unit lock, unless applied or
-   * claimed by another), then run statement by statement, then the outcome recorded.
+   * A `transaction:false` section — up or down: claimed (its row marked started, under the unit
+   * lock, after the same checks as a unit's), run statement by statement, and its outcome
+   * recorded, all on one session (`section`). A crash in between leaves the row showing it
+   * interrupted. A guard's refusal is answered once the session is let go: waiting for another
+   * applier's claim reads the database, which on PGlite the session holds.
    */
-  private async applyStatementByStatement(
-    migration: MigrationToRun,
-    actor: string,
-    claimWaitMs: number,
-  ): Promise<ApplyOutcome> {
-    const begin = await this.transport.unit(
-      batch(
-        inline(t.lockUnit()),
-        guard(
-          `(${inline(t.selectStatus(migration.name))}) = 'applied'`,
-          ALREADY_APPLIED,
-          "already applied",
-        ),
-        // The started row is the claim: an applier that planned before another's claim (no run
-        // lock spans requests over postgres-meta, and a run lock can be lost) must not run the
-        // statements a second time.
-        guard(
-          `exists (${inline(t.selectUnfinishedBy(migration.name))})`,
-          IN_PROGRESS,
-          `coalesce((${inline(t.selectUnfinishedBy(migration.name))}), 'another applier')`,
-          true,
-        ),
-        guards([partlyApplied(migration.name)]),
-        inline(
-          t.upsertFailed({
-            migrationName: migration.name,
-            actor,
-            checksum: migration.checksum,
-            executionTimeMs: null,
-            errorMessage: startedMessage(actor),
-            upSql: migration.sql,
-            transactional: false,
-          }),
-        ),
-        "select 'started' as outcome",
-      ),
-    );
-    if (begin.kind === "sql" && begin.failure.code === ALREADY_APPLIED) {
-      return { status: "already_applied" };
+  private async runStatementByStatement<O>(d: Direction<O>): Promise<O | Failed> {
+    let ran: SectionResult<O>;
+    try {
+      ran = await this.transport.session((session) => this.section(d, session));
+    } catch (error) {
+      if (isMigrationError(error)) throw error;
+      // No session to run it on (the connection failed): nothing was claimed, nothing ran.
+      throw new ExecutorUnavailableError(
+        `Could not ${d.verb} ${d.migration.name}: ${toSqlFailure(error).message}; nothing ran.`,
+      );
     }
-    if (begin.kind === "sql" && begin.failure.code === IN_PROGRESS) {
-      return this.awaitClaim(migration, begin.failure.message, claimWaitMs);
-    }
-    if (begin.kind === "sql" && begin.failure.code === STATE_CONFLICT) {
-      throw stateConflict(migration.name, "failed");
-    }
-    rowsOf(begin, `record ${migration.name} as started`);
+    if ("outcome" in ran) return ran.outcome;
+    const refused = d.refused(ran.refused);
+    if (refused === null) throw new Error(`Unexpected refusal ${ran.refused.code}.`);
+    return refused;
+  }
 
-    const started = performance.now();
-    const failure = await this.runStatements(migration.name, migration.sql);
-    const executionTimeMs = elapsedSince(started);
-    if (failure) return this.recordApplyFailure(migration, actor, executionTimeMs, failure);
-    const done = await this.untilKnown(
-      `record ${migration.name} as applied (its statements all ran)`,
-      batch(
-        inline(t.lockUnit()),
-        inline(
-          t.upsertApplied({
-            migrationName: migration.name,
-            actor,
-            checksum: migration.checksum,
-            executionTimeMs,
-            upSql: migration.sql,
-            transactional: false,
-          }),
+  /**
+   * The section on its session, with the runner's sign of life — which the database answers
+   * "running" from (see RUNNING_SQL) — spanning its claim and its record, so that no check made
+   * meanwhile (a resolve's) can take it for interrupted: on a persistent session (pg, PGlite) the
+   * runner lock, taken before the claim and let go after the record; with no session
+   * (postgres-meta) a marker on each statement and on the record, which leaves the round trips
+   * between them unmarked. The claim and the record are units of the session (`Session.unit`): on PGlite,
+   * nothing else comes in between them and the statements.
+   */
+  private async section<O>(d: Direction<O>, raw: Session): Promise<SectionResult<O>> {
+    const { migration } = d;
+    const session = raw.persistent ? raw : markedSession(raw, migration.name);
+    const lock = runnerLock(migration.name);
+    // Not waited for: another runner of this migration holding it has claimed it, or is about
+    // to, and then this claim is refused.
+    let held =
+      session.persistent &&
+      rowsOf(await session.run(lock.try), "take the runner lock")[0]?.locked === true;
+    try {
+      // Unmarked: until it commits, its row is not there for anyone to read.
+      const claim = await raw.unit(d.claim());
+      if (claim.kind === "sql" && GUARDS.has(claim.failure.code ?? "")) {
+        return { refused: claim.failure };
+      }
+      rowsOf(claim, `record the ${d.action} of ${migration.name} as started`);
+      if (session.persistent) {
+        await session.run(timeoutSettings(d.timeouts, "session"));
+        // The other runner lost the claim to this one, and lets go of the lock at once.
+        if (!held) held = (await session.run(lock.take)).kind === "rows";
+      }
+      const started = performance.now();
+      const failure = await this.statementsIn(
+        session,
+        splitSqlStatements(migration.sql),
+        d.timeouts,
+      );
+      const executionTimeMs = elapsedSince(started);
+      if (failure) {
+        return { outcome: await this.recordFailure(d, executionTimeMs, failure, session.unit) };
+      }
+      rowsOf(
+        await this.untilKnown(
+          `record ${migration.name} as ${d.done} (its statements all ran)`,
+          d.recordSuccess(executionTimeMs),
+          session.unit,
         ),
-        inline(
-          t.insertEvent(
-            attemptEvent(migration, "apply", "succeeded", actor, executionTimeMs, null),
-          ),
-        ),
-        "select 'applied' as outcome",
-      ),
+        `record ${migration.name} as ${d.done}`,
+      );
+      return { outcome: d.succeeded(executionTimeMs) };
+    } finally {
+      if (held) await session.run(lock.release);
+    }
+  }
+
+  /**
+   * Records a failed attempt, its messages capped (SPEC §3) — unless the change turns out to be
+   * made after all, which happens when the answer was lost after the commit: under the unit
+   * lock, which waits for a batch still running, the state read is the truth.
+   */
+  private async recordFailure<O>(
+    d: Direction<O>,
+    executionTimeMs: number,
+    failure: SqlFailure,
+    unit: (batch: string) => Promise<Answer> = (batch) => this.transport.unit(batch),
+  ): Promise<O | Failed> {
+    const error = capFailure(failure);
+    const what = `record the failed ${d.action} of ${d.migration.name}`;
+    const answer = await this.untilKnown(
+      `${what} (${error.message})`,
+      d.recordFailure(executionTimeMs, failure.message),
+      unit,
     );
-    rowsOf(done, `record ${migration.name} as applied`);
-    return { status: "applied", executionTimeMs };
+    if (answer.kind === "sql" && answer.failure.code === DONE_AFTER_ALL) {
+      return d.succeeded(executionTimeMs);
+    }
+    rowsOf(answer, what);
+    return { status: "failed", executionTimeMs, error };
   }
 
   /**
@@ -510,57 +493,21 @@ export class UnitExecutor implements Executor {
     waitMs: number,
   ): Promise<ApplyOutcome> {
     const started = performance.now();
+    const migrationName = migration.name;
     for (let attempt = 0; ; attempt++) {
       const waited = elapsedSince(started);
-      if (waited >= waitMs) throw new LockBusyError(`${holder}, running ${migration.name}`, waited);
+      if (waited >= waitMs) throw new LockBusyError(`${holder}, running ${migrationName}`, waited);
       await sleep(Math.min(waitMs - waited, 100 * 1.5 ** Math.min(attempt, 6)));
       const [row] = rowsOf(
         await this.transport.query(
-          `select (${inline(t.selectStatus(migration.name))}) as status, exists (${inline(t.selectUnfinishedBy(migration.name))}) as unfinished`,
+          `select (${inline(t.selectStatus({ migrationName }))}) as status, exists (${inline(t.selectUnfinishedBy({ migrationName }))}) as unfinished`,
         ),
-        `read the state of ${migration.name}`,
+        `read the state of ${migrationName}`,
       );
       if (row?.unfinished === true) continue;
       if (row?.status === "applied") return { status: "already_applied" };
-      throw stateConflict(migration.name, typeof row?.status === "string" ? row.status : "absent");
+      throw stateConflict(migrationName, typeof row?.status === "string" ? row.status : "absent");
     }
-  }
-
-  /**
-   * A `transaction:false` down section: checked and claimed under the unit lock like a
-   * transactional rollback's unit (a second rollback racing this one finds it not applied), then
-   * run statement by statement, then the outcome recorded.
-   */
-  private async rollbackStatementByStatement(
-    migration: MigrationToRun,
-    actor: string,
-  ): Promise<RollbackOutcome> {
-    const begin = await this.transport.unit(rollbackStartBatch(migration, actor));
-    if (begin.kind === "sql") {
-      if (begin.failure.code === NOT_APPLIED) return { status: "not_applied" };
-      const refused = rollbackRefusal(begin.failure, migration.name);
-      if (refused) throw refused;
-    }
-    rowsOf(begin, `record the rollback of ${migration.name} as started`);
-    const started = performance.now();
-    const failure = await this.runStatements(migration.name, migration.sql);
-    const executionTimeMs = elapsedSince(started);
-    if (failure) return this.recordRollbackFailure(migration, actor, executionTimeMs, failure);
-    const done = await this.untilKnown(
-      `record ${migration.name} as rolled back (its down section's statements all ran)`,
-      batch(
-        inline(t.lockUnit()),
-        inline(t.markRolledBack({ migrationName: migration.name, actor })),
-        inline(
-          t.insertEvent(
-            attemptEvent(migration, "rollback", "succeeded", actor, executionTimeMs, null),
-          ),
-        ),
-        "select 'rolled_back' as outcome",
-      ),
-    );
-    rowsOf(done, `record ${migration.name} as rolled back`);
-    return { status: "rolled_back", executionTimeMs };
   }
 
   /**
@@ -572,46 +519,10 @@ export class UnitExecutor implements Executor {
    * index build that fails has the INVALID index it left dropped — before a retry too, which
    * `IF NOT EXISTS` would otherwise take for the finished index.
    */
-  private async runStatements(migrationName: string, sql: string): Promise<SqlFailure | null> {
-    const statements = splitSqlStatements(sql);
-    try {
-      return await this.statementsOn(migrationName, statements);
-    } catch (error) {
-      // No session to run them on (the connection failed): nothing of them ran.
-      return toSqlFailure(error);
-    }
-  }
-
-  private statementsOn(
-    migrationName: string,
-    statements: readonly SqlStatement[],
-  ): Promise<SqlFailure | null> {
-    return this.transport.session(async (raw) => {
-      // The runner's sign of life, which the database answers "running" from (see RUNNING_SQL):
-      // a session lock held while the statements run, or, with no session, a marker on each
-      // statement.
-      const session = raw.persistent ? raw : markedSession(raw, migrationName);
-      if (session.persistent) {
-        const set = await session.run(
-          `${timeoutSettings(this.timeouts, "session")}; select pg_catalog.pg_advisory_lock(${RUNNER_LOCK}, pg_catalog.hashtext(${quoteLiteral(migrationName)}))`,
-        );
-        if (set.kind !== "rows") return statementFailure(set);
-      }
-      try {
-        return await this.statementsIn(session, statements);
-      } finally {
-        if (session.persistent) {
-          await session.run(
-            `select pg_catalog.pg_advisory_unlock(${RUNNER_LOCK}, pg_catalog.hashtext(${quoteLiteral(migrationName)}))`,
-          );
-        }
-      }
-    });
-  }
-
   private async statementsIn(
     session: Session,
     statements: readonly SqlStatement[],
+    timeouts: Timeouts,
   ): Promise<SqlFailure | null> {
     const groups = session.persistent
       ? statements.map((statement) => [statement])
@@ -624,7 +535,7 @@ export class UnitExecutor implements Executor {
       if (!session.persistent && opensTransaction(first) && !closesTransaction(last)) {
         return LEFT_OPEN;
       }
-      const failure = await this.runStatement(session, text, inTransaction);
+      const failure = await this.runStatement(session, text, inTransaction, timeouts);
       if (failure) {
         // Ends the migration's own transaction, if one is open (a warning otherwise).
         if (session.persistent) await session.run("rollback");
@@ -646,6 +557,7 @@ export class UnitExecutor implements Executor {
     session: Session,
     text: string,
     inTransaction: boolean,
+    timeouts: Timeouts,
   ): Promise<SqlFailure | null> {
     const concurrent = !inTransaction && buildsIndexConcurrently(text);
     const invalid = async () =>
@@ -666,15 +578,15 @@ export class UnitExecutor implements Executor {
             const dropped = await session.run(drop);
             return dropped.kind === "rows" ? null : statementFailure(dropped);
           },
-          this.timeouts,
+          timeouts,
         );
         failure = withLeftIndexes(failure, left);
         // A retry would take the index still there for a finished one (IF NOT EXISTS).
         if (left.remaining.length > 0) return failure;
       }
       // Within the migration's own transaction a statement cannot be retried alone.
-      if (isLockTimeout(failure) && !inTransaction && retry < this.timeouts.lockRetries) {
-        await sleep(retryDelayMs(this.timeouts, retry));
+      if (isLockTimeout(failure) && !inTransaction && retry < timeouts.lockRetries) {
+        await sleep(retryDelayMs(timeouts, retry));
         continue;
       }
       return failure;
@@ -682,11 +594,15 @@ export class UnitExecutor implements Executor {
   }
 
   /** Repeats a unit whose outcome is unknown, with backoff, until the database answers. */
-  private async untilKnown(what: string, sql: string): Promise<Answer> {
+  private async untilKnown(
+    what: string,
+    sql: string,
+    unit: (batch: string) => Promise<Answer> = (batch) => this.transport.unit(batch),
+  ): Promise<Answer> {
     let reason = "not tried";
     for (let attempt = 0; attempt <= this.outcomeRetries; attempt++) {
       if (attempt > 0) await sleep(Math.min(8_000, 250 * 2 ** attempt));
-      const answer = await this.transport.unit(sql);
+      const answer = await unit(sql);
       if (answer.kind === "rows" || answer.kind === "sql") return answer;
       reason = answer.reason;
     }
@@ -770,10 +686,37 @@ function statementFailure(answer: Exclude<Answer, { kind: "rows" }>): SqlFailure
 }
 
 /**
- * A session without one (postgres-meta): each statement carries the runner's marker, which
- * `pg_stat_activity` shows while it runs.
+ * A session without one (postgres-meta): each statement, and each unit (the record), carry the
+ * runner's marker, which `pg_stat_activity` shows while they run (or wait for a lock).
  */
 function markedSession(session: Session, migrationName: string): Session {
   const marker = runnerMarker(createHash("md5").update(migrationName, "utf8").digest("hex"));
-  return { persistent: false, run: (sql) => session.run(`${marker}\n${sql}`) };
+  return {
+    persistent: session.persistent,
+    run: (sql) => session.run(`${marker}\n${sql}`),
+    unit: (batch) => session.unit(`${marker}\n${batch}`),
+  };
 }
+
+/** The runner lock of a migration (see RUNNER_LOCK): tried, taken (waiting), let go. */
+function runnerLock(migrationName: string) {
+  const key = `${RUNNER_LOCK}, pg_catalog.hashtext(${quoteLiteral(migrationName)})`;
+  return {
+    try: `select pg_catalog.pg_try_advisory_lock(${key}) as locked`,
+    take: `select pg_catalog.pg_advisory_lock(${key})`,
+    release: `select pg_catalog.pg_advisory_unlock(${key})`,
+  };
+}
+
+/** What the guards of a claim raise: a refusal, answered by the direction. */
+const GUARDS = new Set([
+  ALREADY_APPLIED,
+  IN_PROGRESS,
+  STATE_CONFLICT,
+  NOT_APPLIED,
+  ROLLBACK_ORDER,
+  DRIFTED,
+]);
+
+/** A section's end: its outcome, or its claim refused by a guard. */
+type SectionResult<O> = { outcome: O | Failed } | { refused: SqlFailure };

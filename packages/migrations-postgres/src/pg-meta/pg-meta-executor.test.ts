@@ -269,6 +269,46 @@ describe("postgres-meta executor", () => {
     expect(await appliedRows()).toEqual([{ migration_name: "001_t1", status: "applied" }]);
   });
 
+  it("refuses a request over postgres-meta's 3 MB body limit, saying so, and applies nothing", async () => {
+    // 4 MB of data in one statement: more than postgres-meta takes in one request.
+    const sql = `CREATE TABLE big (s text);\nINSERT INTO big VALUES ('${"x".repeat(4 * 1024 * 1024)}');\n`;
+    const engine = createMigrationEngine({
+      executor: createPgMetaExecutor({ url: server.url }),
+      source: memorySource([{ name: "001_big", sql }]),
+    });
+    const report = await engine.apply({ actor: "test" });
+    expect(report.failed?.error?.message).toMatch(
+      /^The request is 4(\.\d)? MB; postgres-meta accepts at most 3 MB per request, so it was not sent and nothing ran\./,
+    );
+    expect(await appliedRows()).toEqual([{ migration_name: "001_big", status: "failed" }]);
+    const events = await admin.query(
+      "select action, outcome from platform.schema_migration_events",
+    );
+    expect(events.rows).toEqual([{ action: "apply", outcome: "failed" }]);
+    expect((await admin.query("select to_regclass('public.big') as t")).rows).toEqual([
+      { t: null },
+    ]);
+
+    // postgres-meta does refuse it: sent anyway, the connection closes while it is written; the
+    // outcome is established (it did not commit), named with the request's size.
+    const unchecked = createPgMetaExecutor({ url: server.url, maxRequestBytes: 64 * 1024 * 1024 });
+    const outcome = await unchecked.applyMigration({
+      migration: { name: "002_big", sql, transactional: true, checksum: "c" },
+      actor: "test",
+    });
+    expect(outcome).toMatchObject({
+      status: "failed",
+      error: { message: expect.stringMatching(/the request was 4(\.\d)? MB/) },
+    });
+    expect(await appliedRows()).toEqual([
+      { migration_name: "001_big", status: "failed" },
+      { migration_name: "002_big", status: "failed" },
+    ]);
+    expect((await admin.query("select to_regclass('public.big') as t")).rows).toEqual([
+      { t: null },
+    ]);
+  });
+
   it("fails with EXECUTOR_UNAVAILABLE when postgres-meta cannot be reached", async () => {
     const engine = createMigrationEngine({
       executor: createPgMetaExecutor({ url: "http://127.0.0.1:9", outcomeRetries: 1 }),

@@ -1,5 +1,6 @@
 import type { Executor } from "@studio/migrations-core";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../sql-failure.ts";
+import { withTransport } from "../transport.ts";
 import { UnitExecutor } from "../unit-executor.ts";
 import { PgMetaTransport, type PgMetaTransportOptions } from "./pg-meta-transport.ts";
 
@@ -19,9 +20,11 @@ export interface PgMetaExecutorOptions extends PgMetaTransportOptions {
  * over a transport of one request per unit. Applying a migration is one request; a `list` is one.
  */
 export function createPgMetaExecutor(options: PgMetaExecutorOptions): Executor {
-  return new UnitExecutor({
-    transport: new PgMetaTransport(options),
+  const transport = new PgMetaTransport(options);
+  const executor = new UnitExecutor({
+    transport,
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     outcomeRetries: options.outcomeRetries ?? 5,
   });
+  return withTransport(executor, transport);
 }

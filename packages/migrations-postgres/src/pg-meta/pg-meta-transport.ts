@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { LockHandle } from "@studio/migrations-core";
 import { toSqlFailure } from "../sql-failure.ts";
 import type { Answer, Session, Transport } from "../transport.ts";
@@ -9,8 +10,17 @@ export interface PgMetaTransportOptions {
   headers?: Record<string, string>;
   /** Gives up on a request after this long; the outcome is then unknown. Default 10 minutes. */
   requestTimeoutMs?: number;
+  /**
+   * The largest request body postgres-meta accepts, in bytes: its `PG_META_MAX_BODY_LIMIT_MB`,
+   * 3 MB unless set. A larger request is not sent (postgres-meta would close the connection
+   * while it is written, `EPIPE`), and fails saying why. Default 3 MB.
+   */
+  maxRequestBytes?: number;
   fetch?: typeof fetch;
 }
+
+/** postgres-meta's own default for `PG_META_MAX_BODY_LIMIT_MB`. */
+export const PG_META_MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 /**
  * One SQL batch per request, over postgres-meta's `POST /query`, which gives every request a fresh
@@ -31,6 +41,7 @@ export class PgMetaTransport implements Transport {
   private readonly endpoint: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly maxRequestBytes: number;
   private readonly fetch: typeof fetch;
 
   constructor(options: PgMetaTransportOptions) {
@@ -40,6 +51,7 @@ export class PgMetaTransport implements Transport {
     ).toString();
     this.headers = { "content-type": "application/json", ...options.headers };
     this.timeoutMs = options.requestTimeoutMs ?? 10 * 60_000;
+    this.maxRequestBytes = options.maxRequestBytes ?? PG_META_MAX_BODY_BYTES;
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
@@ -48,7 +60,11 @@ export class PgMetaTransport implements Transport {
   }
 
   session<T>(work: (session: Session) => Promise<T>): Promise<T> {
-    return work({ persistent: false, run: (sql) => this.query(sql) });
+    return work({
+      persistent: false,
+      run: (sql) => this.query(sql),
+      unit: (batch) => this.unit(batch),
+    });
   }
 
   /** Each unit locks for itself; there is no connection to hold a run lock on. */
@@ -59,16 +75,25 @@ export class PgMetaTransport implements Transport {
   async close(): Promise<void> {}
 
   async query(sql: string): Promise<Answer> {
+    const request = JSON.stringify({ query: sql });
+    const bytes = Buffer.byteLength(request, "utf8");
+    if (bytes > this.maxRequestBytes) return tooLarge(bytes, this.maxRequestBytes);
     let response: Response;
     try {
       response = await this.fetch(this.endpoint, {
         method: "POST",
         headers: this.headers,
-        body: JSON.stringify({ query: sql }),
+        body: request,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      return { kind: "unknown", reason: `postgres-meta did not answer: ${describe(error)}` };
+      // A body over postgres-meta's limit (set lower than this transport was told) ends the same
+      // way, the socket closed while it is written: say how large it was.
+      const size =
+        bytes > 1024 * 1024
+          ? ` (the request was ${megabytes(bytes)}: postgres-meta closes the connection on a body over its PG_META_MAX_BODY_LIMIT_MB)`
+          : "";
+      return { kind: "unknown", reason: `postgres-meta did not answer: ${describe(error)}${size}` };
     }
     const text = await response.text().catch(() => "");
     const body = parseJson(text);
@@ -86,6 +111,28 @@ export class PgMetaTransport implements Transport {
     if (response.status === 503 || response.status === 504) return { kind: "unavailable", reason };
     return { kind: "unknown", reason };
   }
+}
+
+/**
+ * A request postgres-meta would refuse for its size: not sent, so nothing ran. Said as the
+ * database's refusal of the SQL (`sql`) — it is about this SQL, and will not pass by retrying —
+ * so a unit's failure is recorded with it.
+ */
+function tooLarge(bytes: number, limit: number): Answer {
+  return {
+    kind: "sql",
+    failure: {
+      message: `The request is ${megabytes(bytes)}; postgres-meta accepts at most ${megabytes(limit)} per request, so it was not sent and nothing ran.`,
+      code: null,
+      detail: null,
+      hint: "Split the migration into smaller ones (a large data load belongs in a file of its own, or in a tool made for it), or raise postgres-meta's PG_META_MAX_BODY_LIMIT_MB and the executor's maxRequestBytes with it.",
+      position: null,
+    },
+  };
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, "")} MB`;
 }
 
 function parseJson(text: string): unknown {

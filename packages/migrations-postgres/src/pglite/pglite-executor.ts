@@ -6,6 +6,7 @@ import {
   type LockOptions,
 } from "@studio/migrations-core";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../sql-failure.ts";
+import { withTransport } from "../transport.ts";
 import { UnitExecutor, type UnitExecutorOptions } from "../unit-executor.ts";
 import { type DataDirectoryLock, lockDataDirectory } from "./data-dir-lock.ts";
 import { PGliteTransport } from "./pglite-transport.ts";
@@ -26,16 +27,14 @@ export interface PGliteExecutorOptions {
  * transactions, which it runs exclusively.
  */
 export function createPGliteExecutor(options: PGliteExecutorOptions): Executor {
-  return new PGliteExecutor(
-    {
-      transport: new PGliteTransport(options.pglite, options.closeDatabase ?? false, (lock) =>
-        acquireRunLock(options.pglite, lock),
-      ),
-      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-      outcomeRetries: 0,
-    },
+  const transport = new PGliteTransport(options.pglite, options.closeDatabase ?? false, (lock) =>
+    acquireRunLock(options.pglite, lock),
+  );
+  const executor = new PGliteExecutor(
+    { transport, timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts }, outcomeRetries: 0 },
     options.dataDirectoryLock,
   );
+  return withTransport(executor, transport);
 }
 
 export interface PGliteDataDirectoryOptions {

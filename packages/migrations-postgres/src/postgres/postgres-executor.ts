@@ -7,6 +7,7 @@ import {
 import pg from "pg";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../sql-failure.ts";
 import { RUN_LOCK } from "../tracking-sql.ts";
+import { withTransport } from "../transport.ts";
 import { UnitExecutor } from "../unit-executor.ts";
 import { PostgresTransport } from "./postgres-transport.ts";
 
@@ -15,7 +16,11 @@ export interface PostgresExecutorOptions {
   connection: string | pg.ClientConfig;
   /** `lock_timeout` / `statement_timeout` for migration SQL, and retries after a lock timeout. */
   timeouts?: Partial<Timeouts>;
-  /** Connections kept for units of work (the run lock has one of its own). Default 4. */
+  /**
+   * Connections kept for units of work (the run lock has one of its own). Default 4; at least 2:
+   * a `transaction:false` section records its claim and outcome on a second connection while
+   * its own keeps the runner lock.
+   */
   poolSize?: number;
 }
 
@@ -33,15 +38,17 @@ export function createPostgresExecutor(options: PostgresExecutorOptions): Execut
   const pool = new pg.Pool({
     application_name: "studio-migrations",
     ...config,
-    max: options.poolSize ?? 4,
+    max: Math.max(2, options.poolSize ?? 4),
   });
-  return new UnitExecutor({
-    transport: new PostgresTransport(pool, (lock) => acquireRunLock(config, lock)),
+  const transport = new PostgresTransport(pool, (lock) => acquireRunLock(config, lock));
+  const executor = new UnitExecutor({
+    transport,
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     // A lost connection's outcome is established once, under the unit lock; a database that
     // does not answer that is unavailable.
     outcomeRetries: 0,
   });
+  return withTransport(executor, transport);
 }
 
 /**

@@ -67,12 +67,22 @@ export class PostgresTransport implements Transport {
     const client = await this.pool.connect();
     const ignore = () => {};
     client.on("error", ignore);
+    let broken: Error | undefined;
+    try {
+      // A section starts in a pristine session too, whatever the connection served before.
+      if (this.dirty.has(client)) await client.query(DISCARD_SESSION_SQL);
+    } catch (error) {
+      client.off("error", ignore);
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
     // Whatever the statements do to the session stays with it: reset before its next use.
     this.dirty.add(client);
-    let broken: Error | undefined;
     try {
       return await work({
         persistent: true,
+        // Another connection: this one keeps the runner lock meanwhile.
+        unit: (batch) => this.unit(batch),
         run: async (sql) => {
           try {
             const answer: pg.QueryResult | pg.QueryResult[] = await client.query(sql);
