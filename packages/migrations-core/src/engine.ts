@@ -1,11 +1,17 @@
 import {
   InvalidInputError,
   InvalidMigrationFileError,
+  LintRefusedError,
+  MigrationNotFoundError,
   type SqlFailure,
   StateConflictError,
+  UnsupportedError,
 } from "./errors.ts";
-import type { Bookkeeping, Executor, LockHandle } from "./executor.ts";
+import type { Bookkeeping, Executor, LockHandle, MigrationTimeouts } from "./executor.ts";
 import { foreignTableOf } from "./foreign-history.ts";
+import type { LintReport } from "./lint.ts";
+import { type LinterLoader, lintWithSizes, requireLinter } from "./lint-run.ts";
+import type { Migration } from "./migration.ts";
 import {
   type AdoptResult,
   type ApplyPlan,
@@ -23,16 +29,23 @@ import {
   type RollbackRunTarget,
   type StatusReport,
 } from "./planner.ts";
+import type { MigrationFinishedEvent, RunKind, RunProgress, RunProgressEvent } from "./progress.ts";
 import type { MigrationAction, MigrationEvent } from "./records.ts";
+import { type RehearseReport, rehearsalReport, rehearsalRequest } from "./rehearse-plan.ts";
 import {
   ACTOR_RULE,
   DEFAULT_HISTORY_LIMIT,
   type ForeignTool,
-  HISTORY_CURSOR_PATTERN,
+  HISTORY_CURSOR_RULE,
   isValidActor,
+  isValidHistoryCursor,
   isValidHistoryLimit,
+  isValidLockTimeoutMs,
   isValidMigrationName,
+  isValidStatementTimeoutMs,
   MAX_HISTORY_LIMIT,
+  MAX_LOCK_TIMEOUT_MS,
+  MAX_STATEMENT_TIMEOUT_MS,
   MIGRATION_NAME_RULE,
 } from "./rules.ts";
 import type { LoadedMigrations, MigrationSource } from "./sources.ts";
@@ -54,6 +67,12 @@ export interface EngineOptions {
   lockTimeoutMs?: number;
   /** Called once per attempt, after it is recorded. */
   onAttempt?: (attempt: AttemptLog) => void;
+  /**
+   * Loads the lint (SPEC §9) for `lint` and strict applies — `loadLinter` from
+   * `@studio/migrations-lint`, which the core cannot import. Called when first needed, so a run
+   * that does not lint never loads the parser. Without it, those are refused (`UNSUPPORTED`).
+   */
+  linter?: LinterLoader | undefined;
 }
 
 export interface ApplyOptions {
@@ -64,6 +83,38 @@ export interface ApplyOptions {
   dryRun?: boolean | undefined;
   allowOutOfOrder?: boolean | undefined;
   actor: string;
+  /** Reports the run as it happens (see `RunProgressEvent`); nothing on a dry run. */
+  progress?: RunProgress | undefined;
+  /** This run's limits for the migrations' SQL, in place of the executor's (see `MigrationTimeouts`). */
+  timeouts?: MigrationTimeouts | undefined;
+  /**
+   * Refuse, before anything runs, when the lint finds an error-level finding in the migrations
+   * the run would apply (`LintRefusedError`, carrying the lint's report); a dry run is refused
+   * likewise. Needs the engine's `linter`.
+   */
+  strict?: boolean | undefined;
+}
+
+/** `lint` (SPEC §9): which migrations, and the limits the findings are worded for. */
+export interface LintOptions {
+  /**
+   * Lint these migrations (by name, in version order, applied or not) instead of the pending ones.
+   * Each must have a file that loads.
+   */
+  migrationNames?: readonly string[] | undefined;
+  /** The run's limits, when an apply would be given its own (`lockTimeoutMs` words the waits). */
+  timeouts?: MigrationTimeouts | undefined;
+}
+
+/** `rehearse` (SPEC §9): what an apply with the same target would run, run and rolled back. */
+export interface RehearseOptions {
+  /** Rehearse every pending migration up to and including this one; all pending when absent. */
+  upTo?: string | undefined;
+  allowOutOfOrder?: boolean | undefined;
+  /** Who asks: the run lock's holder while the rehearsal runs. Nothing is recorded. */
+  actor: string;
+  /** The rehearsal's limits, in place of the executor's (see `MigrationTimeouts`). */
+  timeouts?: MigrationTimeouts | undefined;
 }
 
 export type ApplyStepStatus = "applied" | "already_applied" | "failed" | "skipped" | "would_apply";
@@ -92,6 +143,10 @@ export interface RollbackOptions {
   markOnly?: boolean | undefined;
   dryRun?: boolean | undefined;
   actor: string;
+  /** Reports the run (one migration) as it happens; nothing on a dry run. */
+  progress?: RunProgress | undefined;
+  /** This run's limits for the down SQL, in place of the executor's. */
+  timeouts?: MigrationTimeouts | undefined;
 }
 
 export interface RollbackReport {
@@ -121,6 +176,10 @@ export interface RollbackRunOptions {
   markOnly?: boolean | undefined;
   dryRun?: boolean | undefined;
   actor: string;
+  /** Reports the run as it happens; nothing on a dry run. */
+  progress?: RunProgress | undefined;
+  /** This run's limits for the down SQL, in place of the executor's. */
+  timeouts?: MigrationTimeouts | undefined;
 }
 
 export type RollbackStepStatus =
@@ -198,6 +257,26 @@ export interface HistoryPage {
   nextCursor: string | null;
 }
 
+/** One migration's SQL, for reading before or after it runs (`migrations.sql`). */
+export interface MigrationSql {
+  migrationName: string;
+  /** The file's up section as it runs; null when there is no file (or it does not load). */
+  up: string | null;
+  /** The file's down section; null without a file or a down section. */
+  down: string | null;
+  /** Whether each section runs in a transaction (the file's settings; true without a file). */
+  transactional: boolean;
+  downTransactional: boolean;
+  /**
+   * The up section as sent when it last ran (`up_sql`): compared with `up`, what changed on disk
+   * since. Null when nothing was recorded (never run, baselined, resolved, or failed inside a
+   * transaction) or when the executor cannot read it (`recordedUpReadable` false).
+   */
+  recordedUp: string | null;
+  /** Whether the executor can read the recorded SQL at all (`Executor.readRecordedSql`). */
+  recordedUpReadable: boolean;
+}
+
 export interface MigrationEngine {
   readonly executor: Executor;
   list(): Promise<StatusReport>;
@@ -214,6 +293,19 @@ export interface MigrationEngine {
     actor: string;
   }): Promise<ResolveReport>;
   history(options?: HistoryOptions): Promise<HistoryPage>;
+  /** A migration's SQL: the file's sections and what was recorded when it ran. Reads only. */
+  sql(options: { migrationName: string }): Promise<MigrationSql>;
+  /**
+   * Lints the up sections of the pending migrations (or of the named ones) with the target's
+   * table sizes when the executor can read them. Reads only. Needs the engine's `linter`.
+   */
+  lint(options?: LintOptions): Promise<LintReport>;
+  /**
+   * Runs what an apply would run — its transactional migrations — on the target inside one
+   * transaction, under the run lock and the executor's timeouts, then rolls it back: each
+   * statement's time and locks, nothing recorded. Needs an executor that can (`rehearse`).
+   */
+  rehearse(options: RehearseOptions): Promise<RehearseReport>;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
@@ -260,6 +352,17 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
     }
   };
 
+  /** A strict apply's check: `LintRefusedError` when the lint finds an error in `steps`. */
+  const refuseLintErrors = async (
+    steps: readonly Migration[],
+    timeouts: MigrationTimeouts | undefined,
+  ): Promise<void> => {
+    const linter = await requireLinter(options.linter, "apply strictly");
+    if (steps.length === 0) return;
+    const report = await lintWithSizes(linter, executor, steps, timeouts);
+    if (report.errors > 0) throw new LintRefusedError(report);
+  };
+
   return {
     executor,
 
@@ -270,6 +373,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
     async apply(opts) {
       requireActor(opts.actor);
       const target = applyTarget(opts);
+      const timeouts = runTimeouts(opts.timeouts);
       // Parse before taking the lock: a broken file should not make others wait. It blocks only
       // an apply that would have to pass it (SPEC §2); warnings block nothing.
       const loaded = await source.load();
@@ -278,6 +382,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
 
       if (opts.dryRun) {
         const plan = planApply(await readInput(loaded), target, opts);
+        if (opts.strict) await refuseLintErrors(plan.steps, timeouts.timeouts);
         return {
           dryRun: true,
           failed: null,
@@ -314,33 +419,45 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
         // A per-unit lock excludes nothing across units, so a second read would gain nothing.
         const input = executor.lockScope === "per-unit" ? unlocked : await readInput(loaded);
         const plan = planApply(input, target, opts);
+        // Under the lock, on the plan that runs: what is linted is exactly what would apply.
+        if (opts.strict) await refuseLintErrors(plan.steps, timeouts.timeouts);
         const results: ApplyStepResult[] = plan.alreadyApplied.map((name) =>
           step(name, "already_applied", true),
         );
         let failed: ApplyStepResult | null = null;
-        for (const migration of plan.steps) {
+        const run = reportRun(
+          opts.progress,
+          "apply",
+          plan.steps.map((m) => m.name),
+        );
+        for (const [index, migration] of plan.steps.entries()) {
           if (failed) {
             results.push(step(migration.name, "skipped", migration.transactional));
             continue;
           }
-          const outcome = await executor.applyMigration({
-            migration: {
-              name: migration.name,
-              sql: migration.up,
-              transactional: migration.transactional,
-              checksum: migration.checksum,
-            },
-            actor: opts.actor,
-            // Another applier's claim is waited for like the run lock (only per-unit locking
-            // can meet one): replicas starting together then all go on once it is applied.
-            claimWaitMs: lockTimeoutMs,
-          });
+          run.migrationStarted(index, migration.transactional);
+          const outcome = await run.guard(() =>
+            executor.applyMigration({
+              migration: {
+                name: migration.name,
+                sql: migration.up,
+                transactional: migration.transactional,
+                checksum: migration.checksum,
+              },
+              actor: opts.actor,
+              // Another applier's claim is waited for like the run lock (only per-unit locking
+              // can meet one): replicas starting together then all go on once it is applied.
+              claimWaitMs: lockTimeoutMs,
+              ...timeouts,
+            }),
+          );
           const result: ApplyStepResult = {
             ...step(migration.name, outcome.status, migration.transactional),
             executionTimeMs: outcome.status === "already_applied" ? null : outcome.executionTimeMs,
             error: outcome.status === "failed" ? outcome.error : null,
           };
           results.push(result);
+          run.migrationFinished(index, result);
           if (outcome.status !== "already_applied") {
             log({
               migrationName: migration.name,
@@ -353,6 +470,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
           }
           if (outcome.status === "failed") failed = result;
         }
+        run.finished(failed?.migrationName ?? null);
         return { dryRun: false, results, failed };
       });
     },
@@ -360,6 +478,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
     async rollback(opts) {
       requireActor(opts.actor);
       requireName(opts.migrationName, "migrationName");
+      const timeouts = runTimeouts(opts.timeouts);
       const report = (
         status: RollbackReport["status"],
         extra: Partial<RollbackReport> = {},
@@ -388,22 +507,36 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       return underLock(opts.actor, async () => {
         const plan = planRollback(await readInput(), opts.migrationName, opts);
         if (plan.kind === "not_applied") return report("not_applied");
+        const run = reportRun(opts.progress, "rollback", [opts.migrationName]);
         if (plan.kind === "mark_only") {
-          await record([plan.change], opts.actor);
-          return report("marked_rolled_back");
+          run.migrationStarted(0, true);
+          await run.guard(() => record([plan.change], opts.actor));
+          const marked = report("marked_rolled_back");
+          run.migrationFinished(0, stepOf(marked));
+          run.finished(null);
+          return marked;
         }
         const down = plan.migration.down as string;
         const transactional = plan.migration.downTransactional;
-        const outcome = await executor.rollbackMigration({
-          migration: {
-            name: plan.migration.name,
-            sql: down,
-            transactional,
-            checksum: plan.migration.checksum,
-          },
-          actor: opts.actor,
-        });
-        if (outcome.status === "not_applied") return report("not_applied", { transactional });
+        run.migrationStarted(0, transactional);
+        const outcome = await run.guard(() =>
+          executor.rollbackMigration({
+            migration: {
+              name: plan.migration.name,
+              sql: down,
+              transactional,
+              checksum: plan.migration.checksum,
+            },
+            actor: opts.actor,
+            ...timeouts,
+          }),
+        );
+        if (outcome.status === "not_applied") {
+          const notApplied = report("not_applied", { transactional });
+          run.migrationFinished(0, stepOf(notApplied));
+          run.finished(null);
+          return notApplied;
+        }
         log({
           migrationName: opts.migrationName,
           action: "rollback",
@@ -412,18 +545,22 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
           actor: opts.actor,
           error: outcome.status === "failed" ? outcome.error.message : null,
         });
-        return report(outcome.status, {
+        const done = report(outcome.status, {
           executionTimeMs: outcome.executionTimeMs,
           error: outcome.status === "failed" ? outcome.error : null,
           sql: down,
           transactional,
         });
+        run.migrationFinished(0, stepOf(done));
+        run.finished(outcome.status === "failed" ? opts.migrationName : null);
+        return done;
       });
     },
 
     async rollbackMany(opts) {
       requireActor(opts.actor);
       const target = rollbackRunTarget(opts);
+      const timeouts = runTimeouts(opts.timeouts);
       const dryRun = Boolean(opts.dryRun);
       const markOnly = Boolean(opts.markOnly);
       const report = (
@@ -471,36 +608,53 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
         const plan = planRollbackRun(await readInput(), target, { markOnly });
         const results: RollbackStepResult[] = [];
         let failed: RollbackStepResult | null = null;
-        for (const s of plan.steps) {
+        const run = reportRun(
+          opts.progress,
+          "rollback",
+          plan.steps.map((s) => (s.kind === "run_down" ? s.migration.name : s.migrationName)),
+        );
+        for (const [index, s] of plan.steps.entries()) {
           const name = s.kind === "run_down" ? s.migration.name : s.migrationName;
           const transactional = s.kind === "run_down" ? s.migration.downTransactional : true;
           if (failed) {
             results.push(rollbackStep(name, "skipped", transactional));
             continue;
           }
+          run.migrationStarted(index, transactional);
           if (s.kind === "mark_only") {
+            let marked: RollbackStepResult;
             try {
               await record([s.change], opts.actor);
-              results.push(rollbackStep(name, "marked_rolled_back", true));
+              marked = rollbackStep(name, "marked_rolled_back", true);
             } catch (error) {
               // Only a per-unit executor can find it changed: someone rolled it back meanwhile.
-              if (!(error instanceof StateConflictError)) throw error;
-              results.push(rollbackStep(name, "not_applied", true));
+              if (!(error instanceof StateConflictError)) {
+                run.aborted(error);
+                throw error;
+              }
+              marked = rollbackStep(name, "not_applied", true);
             }
+            results.push(marked);
+            run.migrationFinished(index, marked);
             continue;
           }
           const down = s.migration.down as string;
-          const outcome = await executor.rollbackMigration({
-            migration: {
-              name,
-              sql: down,
-              transactional,
-              checksum: s.migration.checksum,
-            },
-            actor: opts.actor,
-          });
+          const outcome = await run.guard(() =>
+            executor.rollbackMigration({
+              migration: {
+                name,
+                sql: down,
+                transactional,
+                checksum: s.migration.checksum,
+              },
+              actor: opts.actor,
+              ...timeouts,
+            }),
+          );
           if (outcome.status === "not_applied") {
-            results.push(rollbackStep(name, "not_applied", transactional));
+            const notApplied = rollbackStep(name, "not_applied", transactional);
+            results.push(notApplied);
+            run.migrationFinished(index, notApplied);
             continue;
           }
           log({
@@ -517,8 +671,10 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
             sql: down,
           });
           results.push(result);
+          run.migrationFinished(index, result);
           if (outcome.status === "failed") failed = result;
         }
+        run.finished(failed?.migrationName ?? null);
         return report(results, failed);
       });
     },
@@ -582,8 +738,8 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       if (!isValidHistoryLimit(limit)) {
         throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}.`);
       }
-      if (opts.cursor !== undefined && !HISTORY_CURSOR_PATTERN.test(opts.cursor)) {
-        throw new InvalidInputError("cursor must be a value returned as nextCursor.");
+      if (opts.cursor !== undefined && !isValidHistoryCursor(opts.cursor)) {
+        throw new InvalidInputError(`cursor must be ${HISTORY_CURSOR_RULE}.`);
       }
       // One extra row tells whether an older page exists without a count query.
       const events = await executor.readEvents({
@@ -594,7 +750,196 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       const page = events.slice(0, limit);
       return { events: page, nextCursor: events.length > limit ? (page.at(-1)?.id ?? null) : null };
     },
+
+    async sql({ migrationName }) {
+      requireName(migrationName, "migrationName");
+      const [loaded, records] = await Promise.all([source.load(), executor.readState()]);
+      const migration = loaded.migrations.find((m) => m.name === migrationName) ?? null;
+      const recorded = records.some((r) => r.migrationName === migrationName);
+      if (migration === null && !recorded) throw new MigrationNotFoundError(migrationName);
+      const recordedUpReadable = executor.readRecordedSql !== undefined;
+      const recordedUp =
+        recorded && executor.readRecordedSql ? await executor.readRecordedSql(migrationName) : null;
+      return {
+        migrationName,
+        up: migration?.up ?? null,
+        down: migration?.down ?? null,
+        transactional: migration?.transactional ?? true,
+        downTransactional: migration?.downTransactional ?? true,
+        recordedUp,
+        recordedUpReadable,
+      };
+    },
+
+    async lint(opts = {}) {
+      const timeouts = runTimeouts(opts.timeouts).timeouts;
+      const names = opts.migrationNames;
+      for (const name of names ?? []) requireName(name, "migrationNames");
+      const linter = await requireLinter(options.linter, "lint");
+      const loaded = await source.load();
+      let migrations: Migration[];
+      if (names === undefined) {
+        // What a plain apply would run: the same refusal of files that do not load (SPEC §2).
+        const unloadable = fileProblemsBlocking(loaded.problems, { kind: "all" });
+        if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
+        const status = planStatus(await readInput(loaded));
+        const pending = new Set(status.pending.map((view) => view.name));
+        migrations = loaded.migrations.filter((migration) => pending.has(migration.name));
+      } else {
+        const wanted = new Set(names);
+        for (const name of wanted) {
+          if (loaded.migrations.some((migration) => migration.name === name)) continue;
+          const problems = loaded.problems.filter(
+            (problem) => problem.severity === "error" && problem.migrationName === name,
+          );
+          if (problems.length > 0) throw new InvalidMigrationFileError(problems);
+          throw new MigrationNotFoundError(name);
+        }
+        migrations = loaded.migrations.filter((migration) => wanted.has(migration.name));
+      }
+      return lintWithSizes(linter, executor, migrations, timeouts);
+    },
+
+    async rehearse(opts) {
+      requireActor(opts.actor);
+      const target: ApplyTarget =
+        opts.upTo === undefined ? { kind: "all" } : applyTarget({ ...opts, upTo: opts.upTo });
+      const timeouts = runTimeouts(opts.timeouts).timeouts;
+      const rehearse = executor.rehearse?.bind(executor);
+      if (rehearse === undefined) {
+        throw new UnsupportedError(
+          `Cannot rehearse: the ${executor.kind} executor cannot run migrations and roll them back.`,
+        );
+      }
+      const loaded = await source.load();
+      const unloadable = fileProblemsBlocking(loaded.problems, target);
+      if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
+      // Under the run lock, as an apply: the rehearsal runs what an apply right after it would,
+      // and no apply is halfway through the same migrations meanwhile.
+      return underLock(opts.actor, async () => {
+        const plan = planApply(await readInput(loaded), target, opts);
+        const request = rehearsalRequest(plan.steps, timeouts);
+        const outcome =
+          request.migrations.length === 0 ? { migrations: [] } : await rehearse(request);
+        return rehearsalReport(plan.steps, outcome, timeouts);
+      });
+    },
   };
+}
+
+/**
+ * A run's progress reporter: the events of `RunProgressEvent`, in order, to the caller's
+ * listener — or nothing, when no listener was given. A listener that throws does not stop the
+ * run: the run's outcome is the database's, not its observer's.
+ */
+function reportRun(progress: RunProgress | undefined, kind: RunKind, names: readonly string[]) {
+  const total = names.length;
+  let completed = 0;
+  const emit = (event: RunProgressEvent) => {
+    if (progress === undefined) return;
+    try {
+      progress.listener(event);
+    } catch {
+      // See above: observers cannot fail a run.
+    }
+  };
+  const runId = progress?.runId ?? "";
+  const name = (index: number) => names[index] as string;
+  emit({
+    type: "run_started",
+    runId,
+    kind,
+    at: new Date(),
+    migrationNames: [...names],
+    total,
+  });
+  const finished = (
+    outcome: "succeeded" | "failed" | "error",
+    failed: string | null,
+    error: string | null,
+  ) =>
+    emit({
+      type: "run_finished",
+      runId,
+      kind,
+      at: new Date(),
+      outcome,
+      completed,
+      total,
+      failedMigration: failed,
+      error,
+    });
+  return {
+    migrationStarted(index: number, transactional: boolean) {
+      emit({
+        type: "migration_started",
+        runId,
+        kind,
+        at: new Date(),
+        migrationName: name(index),
+        index,
+        total,
+        transactional,
+      });
+    },
+    migrationFinished(index: number, result: ApplyStepResult | RollbackStepResult) {
+      completed++;
+      // `kind` says which result this is: an apply's steps are apply results, a rollback's not.
+      emit({
+        type: "migration_finished",
+        runId,
+        kind,
+        at: new Date(),
+        migrationName: name(index),
+        index,
+        total,
+        result,
+      } as MigrationFinishedEvent);
+    },
+    /** The run ended: `failedMigration` names the migration that failed, if one did. */
+    finished(failedMigration: string | null) {
+      finished(failedMigration === null ? "succeeded" : "failed", failedMigration, null);
+    },
+    /** An error cuts the run short: its report ends with it (the caller rethrows it). */
+    aborted(error: unknown) {
+      finished("error", null, error instanceof Error ? error.message : String(error));
+    },
+    /** Runs one step; an error cutting the run short ends the report before it propagates. */
+    async guard<T>(work: () => Promise<T>): Promise<T> {
+      try {
+        return await work();
+      } catch (error) {
+        this.aborted(error);
+        throw error;
+      }
+    },
+  };
+}
+
+/** A single rollback's report as a step result, for its `migration_finished` event. */
+function stepOf(report: RollbackReport): RollbackStepResult {
+  const { dryRun: _, ...result } = report;
+  return result;
+}
+
+/** The run's own limits, checked, as an executor request's `timeouts` field (absent when none). */
+function runTimeouts(timeouts: MigrationTimeouts | undefined): { timeouts?: MigrationTimeouts } {
+  if (timeouts === undefined) return {};
+  const { lockTimeoutMs, statementTimeoutMs } = timeouts;
+  if (lockTimeoutMs !== undefined && !isValidLockTimeoutMs(lockTimeoutMs)) {
+    throw new InvalidInputError(
+      `lockTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_LOCK_TIMEOUT_MS} (got ${lockTimeoutMs}).`,
+    );
+  }
+  if (statementTimeoutMs !== undefined && !isValidStatementTimeoutMs(statementTimeoutMs)) {
+    throw new InvalidInputError(
+      `statementTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_STATEMENT_TIMEOUT_MS} (got ${statementTimeoutMs}).`,
+    );
+  }
+  const checked: MigrationTimeouts = {};
+  if (lockTimeoutMs !== undefined) checked.lockTimeoutMs = lockTimeoutMs;
+  if (statementTimeoutMs !== undefined) checked.statementTimeoutMs = statementTimeoutMs;
+  return Object.keys(checked).length === 0 ? {} : { timeouts: checked };
 }
 
 function step(

@@ -1,3 +1,6 @@
+import type { LintReport } from "./lint.ts";
+import { describeRemedy, type Remedy } from "./remedies.ts";
+
 /**
  * The core's typed errors. Each carries a stable `code` so that transports (tRPC, REST, the CLI)
  * map them to statuses in one place, without matching on messages.
@@ -42,17 +45,39 @@ export type MigrationErrorCode =
    * standby (or read-only transactions), a failed login, no such database. A configuration to
    * fix, which waiting will not: unlike `EXECUTOR_UNAVAILABLE`, retrying as is changes nothing.
    */
-  | "DATABASE_REFUSED";
+  | "DATABASE_REFUSED"
+  /**
+   * `apply` with `strict`: the lint found error-level findings in what would run, so nothing ran.
+   * A precondition the caller set (SPEC §9), not a state of the database.
+   */
+  | "LINT_REFUSED"
+  /**
+   * The engine was set up without what the operation needs: no linter for `lint` or a strict
+   * apply, an executor that cannot rehearse. The host's configuration, not the request.
+   */
+  | "UNSUPPORTED";
 
 export abstract class MigrationError extends Error {
   abstract readonly code: MigrationErrorCode;
-  /** What the operator can do about it, when there is something to do. */
+  /**
+   * What the operator can do about it, as data, when it is one of the remedies every face knows
+   * how to word (a command, a button); `null` when there is none, or only advice in {@link hint}.
+   */
+  readonly remedy: Remedy | null;
+  /**
+   * What the operator can do about it, in plain words that name no face's options: the remedy
+   * described, or advice of its own (what to grant, where to connect).
+   */
   readonly hint: string | null;
 
-  constructor(message: string, options: { hint?: string | null; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { remedy?: Remedy | null; hint?: string | null; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.hint = options.hint ?? null;
+    this.remedy = options.remedy ?? null;
+    this.hint = options.hint ?? (this.remedy === null ? null : describeRemedy(this.remedy));
   }
 }
 
@@ -63,7 +88,9 @@ export class InvalidInputError extends MigrationError {
 export class MigrationNotFoundError extends MigrationError {
   readonly code = "MIGRATION_NOT_FOUND";
   constructor(readonly migrationName: string) {
-    super(`No migration named "${migrationName}" exists (no file, no record).`);
+    super(`No migration named "${migrationName}" exists (no file, no record).`, {
+      remedy: { kind: "check_name", migrationName },
+    });
   }
 }
 
@@ -95,7 +122,11 @@ export class InvalidMigrationFileError extends MigrationError {
   /** The blocking problems (errors) that stopped the run. */
   constructor(readonly problems: readonly MigrationFileProblem[]) {
     super(`Migration files cannot be loaded: ${problems.map(formatFileProblem).join("; ")}`, {
-      hint: "Fix or remove the file, then retry; applying only the migrations before it (upTo) is not blocked.",
+      remedy: {
+        kind: "fix_file",
+        file: problems.map((problem) => problem.file).join(", "),
+        blocking: true,
+      },
     });
   }
 }
@@ -114,7 +145,7 @@ export class LockBusyError extends MigrationError {
   ) {
     super(
       `Another applier holds the migrations lock${holder ? ` (${holder})` : ""}; gave up after ${waitedMs} ms.`,
-      { hint: "Wait for the other run to finish, then retry." },
+      { remedy: { kind: "wait_for_other_run" } },
     );
   }
 }
@@ -124,9 +155,7 @@ export class ChecksumDriftError extends MigrationError {
   constructor(readonly migrationNames: readonly string[]) {
     super(
       `Applied migration${migrationNames.length > 1 ? "s" : ""} changed on disk since ${migrationNames.length > 1 ? "they were" : "it was"} applied: ${migrationNames.join(", ")}.`,
-      {
-        hint: "Restore the original file, or accept the new checksum with resolve (accept_checksum) if the edit is cosmetic.",
-      },
+      { remedy: { kind: "restore_or_accept_checksum", migrationNames: [...migrationNames] } },
     );
   }
 }
@@ -139,7 +168,7 @@ export class OutOfOrderError extends MigrationError {
   ) {
     super(
       `Pending migration${migrationNames.length > 1 ? "s are" : " is"} older than the newest applied one (${newestApplied}): ${migrationNames.join(", ")}.`,
-      { hint: "Apply with allowOutOfOrder if running it now is safe, or renumber the file." },
+      { remedy: { kind: "allow_out_of_order", migrationNames: [...migrationNames] } },
     );
   }
 }
@@ -153,7 +182,11 @@ export class EarlierPendingError extends MigrationError {
     super(
       `Cannot apply ${migrationName} alone: earlier migration${pendingBefore.length > 1 ? "s are" : " is"} still pending: ${pendingBefore.join(", ")}.`,
       {
-        hint: `Apply everything up to it with upTo "${migrationName}", or record the earlier ones with baseline if they were applied by hand.`,
+        remedy: {
+          kind: "apply_up_to",
+          migrationName,
+          lastPendingBefore: pendingBefore.at(-1) ?? migrationName,
+        },
       },
     );
   }
@@ -162,12 +195,21 @@ export class EarlierPendingError extends MigrationError {
 export class MigrationBlockedError extends MigrationError {
   readonly code = "MIGRATION_BLOCKED";
   constructor(
-    readonly migrationNames: readonly string[],
+    /** The failed or interrupted migrations, with the section whose attempt did not finish. */
+    readonly blocking: readonly { migrationName: string; attempt: "apply" | "rollback" }[],
     message: string,
   ) {
+    const first = blocking[0];
     super(message, {
-      hint: "Inspect the database, then resolve the migration as applied (finished by hand) or rolled_back (undone by hand).",
+      remedy:
+        first === undefined
+          ? null
+          : { kind: "resolve", migrationName: first.migrationName, attempt: first.attempt },
     });
+  }
+
+  get migrationNames(): string[] {
+    return this.blocking.map((entry) => entry.migrationName);
   }
 }
 
@@ -176,9 +218,9 @@ export class StateConflictError extends MigrationError {
   constructor(
     readonly migrationName: string | null,
     message: string,
-    hint?: string,
+    remedy: Remedy | null = null,
   ) {
-    super(message, { hint: hint ?? null });
+    super(message, { remedy });
   }
 }
 
@@ -190,7 +232,7 @@ export class RollbackOrderError extends MigrationError {
   ) {
     super(
       `Cannot roll back ${migrationName}: ${mustRollBackFirst} was applied after it and must be rolled back first.`,
-      { hint: `Roll back ${mustRollBackFirst} first.` },
+      { remedy: { kind: "roll_back_first", migrationName: mustRollBackFirst } },
     );
   }
 }
@@ -214,12 +256,7 @@ export class NoDownMigrationError extends MigrationError {
       run === undefined
         ? `Cannot roll back ${migrationName}: ${why}.`
         : `Cannot roll back ${run}: ${migrationName} is among them and ${why}; nothing was rolled back.`,
-      {
-        hint:
-          run === undefined
-            ? "Undo it by hand if needed, then mark it rolled back (markOnly)."
-            : `Roll back what was applied after ${migrationName} first, then undo ${migrationName} by hand and mark it rolled back (markOnly); or, if every migration of the run was undone by hand, mark them all (markOnly).`,
-      },
+      { remedy: { kind: "mark_rolled_back", migrationName, inRun: run !== undefined } },
     );
   }
 }
@@ -241,12 +278,7 @@ export class ForeignHistoryNotFoundError extends MigrationError {
       reason === "no_table"
         ? `There is no ${tool} table ${table} in this database.`
         : `The ${tool} table ${table} has no version column.`,
-      {
-        hint:
-          tool === "dbmate"
-            ? "Name the table dbmate used with --table (dbmate's --migrations-table), schema-qualified if it is not in the connection's current schema."
-            : "The Supabase CLI records its history in supabase_migrations.schema_migrations; name another table with --table.",
-      },
+      { remedy: { kind: "name_history_table", tool } },
     );
   }
 }
@@ -308,4 +340,29 @@ export interface SqlFailure {
 
 export function isMigrationError(error: unknown): error is MigrationError {
   return error instanceof MigrationError;
+}
+
+/**
+ * A strict apply (SPEC §9) refused before anything ran: the lint found error-level findings in the
+ * migrations it would have run. `report` is the lint's report, findings and sizes included.
+ */
+export class LintRefusedError extends MigrationError {
+  readonly code = "LINT_REFUSED";
+  constructor(readonly report: LintReport) {
+    const errors = report.findings.filter((finding) => finding.level === "error");
+    const first = errors[0];
+    const where =
+      first === undefined ? "" : ` (first: ${first.rule} in ${first.migration}:${first.line})`;
+    super(
+      `Strict apply refused: the lint found ${report.errors} error-level finding${report.errors === 1 ? "" : "s"} in what would run${where}; nothing was applied.`,
+      {
+        hint: "Make each flagged statement safe (each finding says how), or accept one knowingly with a -- lint:ignore <rule> <reason> comment on the line above it; or apply without strict.",
+      },
+    );
+  }
+}
+
+/** The operation needs something the engine was not given (see `UNSUPPORTED`). */
+export class UnsupportedError extends MigrationError {
+  readonly code = "UNSUPPORTED";
 }

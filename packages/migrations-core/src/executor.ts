@@ -1,6 +1,8 @@
 import type { SqlFailure } from "./errors.ts";
 import type { ForeignHistorySource, ForeignVersions } from "./foreign-history.ts";
-import type { MigrationEvent, MigrationRecord, RecordedStatus } from "./records.ts";
+import type { MigrationEvent, MigrationRecord, RecordedStatus, Resolution } from "./records.ts";
+import type { RehearseOutcome, RehearseRequest } from "./rehearsal.ts";
+import type { RelationSize } from "./relations.ts";
 
 /**
  * Where migrations run and are recorded: a database behind some connection. Executors are kept
@@ -76,6 +78,33 @@ export interface Executor {
    */
   readForeignVersions(source: ForeignHistorySource): Promise<ForeignVersions>;
 
+  /**
+   * The up section as it was sent when the migration last ran (`schema_migrations.up_sql`), for
+   * showing drift as a diff against the file; `null` when no row exists or nothing was recorded
+   * (a baseline, a resolve, a failure inside a transaction). Reads only. Optional: without it the
+   * recorded SQL is reported as unknown.
+   */
+  readRecordedSql?(migrationName: string): Promise<string | null>;
+
+  /**
+   * What the target says about relations pending migrations would touch — whether each exists,
+   * its estimated rows and bytes, other sessions' locks on it — one per name, in order (SPEC §9
+   * "Lint"; names and answers as `RelationSize` describes them). Reads only, takes no lock that
+   * could wait. Optional: without it the lint runs without sizes.
+   */
+  readRelationSizes?(names: readonly string[]): Promise<RelationSize[]>;
+
+  /**
+   * Runs the request's migrations on the target inside one transaction, under the executor's
+   * `lock_timeout` and `statement_timeout` (or the request's), timing each statement and reading
+   * the locks its backend took, then rolls the transaction back whatever happened (SPEC §9
+   * "Rehearse"). Writes nothing to the tracking tables; leaves the schema and the data as they
+   * were. A statement that fails is reported, not thrown, and ends the rehearsal; only a
+   * rehearsal that could not be run or read (no connection) throws. Optional: without it
+   * `rehearse` is refused as unsupported.
+   */
+  rehearse?(request: RehearseRequest): Promise<RehearseOutcome>;
+
   /** Releases connections. The executor is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -110,6 +139,24 @@ export interface ApplyRequest {
    * at once with `LockBusyError`.
    */
   claimWaitMs?: number;
+  /** This run's limits for the migration's SQL, in place of the executor's own (see below). */
+  timeouts?: MigrationTimeouts;
+}
+
+/**
+ * Limits for one migration's SQL that override the executor's defaults for this request only
+ * (`studio-migrate --lock-timeout` / `--statement-timeout`, the API's `lockTimeoutMs` /
+ * `statementTimeoutMs`). A field left out keeps the executor's default. Executors on PostgreSQL
+ * apply them as `lock_timeout` and `statement_timeout` to each statement of the migration (in
+ * place of their defaults, retries after a lock timeout unchanged); the engine's own bookkeeping
+ * keeps the executor's defaults. The engine has checked the bounds (`isValidLockTimeoutMs`,
+ * `isValidStatementTimeoutMs`).
+ */
+export interface MigrationTimeouts {
+  /** How long each statement may wait for a lock (`lock_timeout`), in ms. */
+  lockTimeoutMs?: number;
+  /** How long each statement may run (`statement_timeout`), in ms. */
+  statementTimeoutMs?: number;
 }
 
 export type ApplyOutcome =
@@ -121,6 +168,8 @@ export interface RollbackRequest {
   /** `sql` is the down section; `checksum` is the up section's, for the event. */
   migration: MigrationToRun;
   actor: string;
+  /** This run's limits for the down SQL, in place of the executor's own. */
+  timeouts?: MigrationTimeouts;
 }
 
 export type RollbackOutcome =
@@ -168,4 +217,17 @@ export interface EventQuery {
   /** Only events with an id below this one (the previous page's last id). */
   before?: string | undefined;
   limit: number;
+}
+
+/** The resolution a bookkeeping change records in its event: only a `resolve` has one. */
+export function resolutionOf(change: Bookkeeping): Resolution | null {
+  if (change.action !== "resolve") return null;
+  switch (change.kind) {
+    case "mark_applied":
+      return "applied";
+    case "mark_rolled_back":
+      return "rolled_back";
+    case "accept_checksum":
+      return "accept_checksum";
+  }
 }

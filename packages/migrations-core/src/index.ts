@@ -14,7 +14,10 @@ export {
   type EngineOptions,
   type HistoryOptions,
   type HistoryPage,
+  type LintOptions,
   type MigrationEngine,
+  type MigrationSql,
+  type RehearseOptions,
   type ResolveReport,
   type RollbackOptions,
   type RollbackReport,
@@ -34,6 +37,7 @@ export {
   InvalidInputError,
   InvalidMigrationFileError,
   isMigrationError,
+  LintRefusedError,
   LockBusyError,
   MigrationBlockedError,
   MigrationError,
@@ -46,6 +50,7 @@ export {
   RollbackOrderError,
   type SqlFailure,
   StateConflictError,
+  UnsupportedError,
 } from "./errors.ts";
 export type {
   ApplyOutcome,
@@ -56,10 +61,12 @@ export type {
   ExpectedState,
   LockHandle,
   LockOptions,
+  MigrationTimeouts,
   MigrationToRun,
   RollbackOutcome,
   RollbackRequest,
 } from "./executor.ts";
+export { resolutionOf } from "./executor.ts";
 export {
   adoptedNote,
   type ForeignHistorySource,
@@ -70,6 +77,15 @@ export {
   isForeignTool,
   quoteIdentifier,
 } from "./foreign-history.ts";
+export type {
+  IgnoredLintFinding,
+  LintFinding,
+  LintLevel,
+  LintReport,
+  MigrationLinter,
+  MigrationLintOptions,
+} from "./lint.ts";
+export type { LinterLoader } from "./lint-run.ts";
 export { capMessage, cutMarker, isCutMessage, MESSAGE_CAP_BYTES } from "./message-cap.ts";
 export {
   compareMigrationNames,
@@ -105,6 +121,16 @@ export {
   type RollbackRunTarget,
   type StatusReport,
 } from "./planner.ts";
+export type {
+  MigrationFinishedEvent,
+  MigrationStartedEvent,
+  ProgressListener,
+  RunFinishedEvent,
+  RunKind,
+  RunProgress,
+  RunProgressEvent,
+  RunStartedEvent,
+} from "./progress.ts";
 export {
   type EventOutcome,
   isInterrupted,
@@ -118,6 +144,36 @@ export {
   startedMessage,
 } from "./records.ts";
 export {
+  type MigrationToRehearse,
+  REHEARSED_STATEMENT_CHARACTERS,
+  type RehearsedLock,
+  type RehearsedMigration,
+  type RehearsedStatement,
+  type RehearseOutcome,
+  type RehearseRequest,
+  rehearsedStatementText,
+  type StatementToRehearse,
+} from "./rehearsal.ts";
+export {
+  NOT_REHEARSABLE_REASON,
+  type RehearsalFailure,
+  type RehearsalStatus,
+  type RehearsalStep,
+  type RehearseReport,
+} from "./rehearse-plan.ts";
+export type {
+  RelationKind,
+  RelationLockHolder,
+  RelationSize,
+  TableLockMode,
+} from "./relations.ts";
+export {
+  describeRemedy,
+  type Remedy,
+  type RemedyKind,
+  remedyMigrationNames,
+} from "./remedies.ts";
+export {
   ACTOR_RULE,
   DEFAULT_HISTORY_LIMIT,
   FOREIGN_TABLE_NAME,
@@ -125,12 +181,19 @@ export {
   FOREIGN_TOOLS,
   type ForeignTool,
   HISTORY_CURSOR_PATTERN,
+  HISTORY_CURSOR_RULE,
   isValidActor,
+  isValidHistoryCursor,
   isValidHistoryLimit,
+  isValidLockTimeoutMs,
   isValidMigrationName,
+  isValidStatementTimeoutMs,
   MAX_ACTOR_LENGTH,
+  MAX_HISTORY_CURSOR,
   MAX_HISTORY_LIMIT,
+  MAX_LOCK_TIMEOUT_MS,
   MAX_MIGRATION_NAME_LENGTH,
+  MAX_STATEMENT_TIMEOUT_MS,
   MIGRATION_NAME_CHARACTERS,
   MIGRATION_NAME_PATTERN,
   MIGRATION_NAME_RULE,

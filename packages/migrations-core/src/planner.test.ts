@@ -63,12 +63,10 @@ describe("planStatus", () => {
       executionTimeMs: 1,
       hasDown: true,
       checksum: { state: "match" },
-      upSql: null,
     });
     expect(status.pending[0]).toMatchObject({
       name: "002_b",
       hasDown: false,
-      upSql: "select 2;",
       checksum: { state: "unknown" },
     });
   });

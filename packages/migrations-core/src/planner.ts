@@ -15,6 +15,7 @@ import {
 } from "./errors.ts";
 import type { Bookkeeping } from "./executor.ts";
 import { adoptedNote, type ForeignVersions } from "./foreign-history.ts";
+import { capMessage } from "./message-cap.ts";
 import {
   compareMigrationNames,
   comparePrefixes,
@@ -23,7 +24,13 @@ import {
   migrationSortKey,
   significantDigits,
 } from "./migration.ts";
-import { isInterrupted, isRollbackAttempt, type MigrationRecord } from "./records.ts";
+import {
+  isInterrupted,
+  isRollbackAttempt,
+  type MigrationRecord,
+  type Resolution,
+} from "./records.ts";
+import { describeRemedy, type Remedy } from "./remedies.ts";
 import type { ForeignTool } from "./rules.ts";
 
 /**
@@ -50,7 +57,10 @@ export type MigrationState = "applied" | "pending" | "failed" | "interrupted" | 
 
 export type ChecksumState = "match" | "drift" | "unknown";
 
-/** Everything a UI row needs about one migration. */
+/**
+ * Everything a UI row needs about one migration. Its SQL is not here: a `list` stays small however
+ * large the migrations are; the engine's `sql` reads one migration's on demand.
+ */
 export interface MigrationView {
   name: string;
   prefix: string | null;
@@ -69,8 +79,6 @@ export interface MigrationView {
   rolledBackBy: string | null;
   /** The last failure recorded for it, including one a later retry may clear. */
   lastError: string | null;
-  /** The up SQL of a migration that is not applied, for review before applying. */
-  upSql: string | null;
 }
 
 export type ProblemKind =
@@ -86,7 +94,9 @@ export interface Problem {
   /** The migration concerned; for an invalid file, the file's stem when it has one. */
   migrationName: string | null;
   message: string;
-  /** What the operator can do. */
+  /** What the operator can do, as data each face words itself. */
+  remedy: Remedy;
+  /** What the operator can do, in plain words ({@link describeRemedy} of the remedy). */
   hint: string;
   /** Whether it stops applies until resolved. */
   blocking: boolean;
@@ -161,6 +171,8 @@ function analyse(input: PlanInput): Analysis {
             ? "failed"
             : "pending";
     const recorded = record?.checksum ?? null;
+    // Rows written before the cap existed may hold a message of any size (SPEC §3).
+    const lastError = record?.errorMessage == null ? null : capMessage(record.errorMessage);
     const checksumState: ChecksumState =
       state !== "applied" || migration === null || recorded === null
         ? "unknown"
@@ -182,93 +194,105 @@ function analyse(input: PlanInput): Analysis {
       executionTimeMs: record?.executionTimeMs ?? null,
       rolledBackAt: record?.rolledBackAt ?? null,
       rolledBackBy: record?.rolledBackBy ?? null,
-      lastError: record?.errorMessage ?? null,
-      upSql: state === "applied" ? null : (migration?.up ?? null),
+      lastError: lastError,
     };
     migrations.push(view);
     byName.set(name, { view, migration, record });
 
     if (migration === null && record !== null && record.status !== "rolled_back") {
-      problems.push({
-        kind: "missing",
-        migrationName: name,
-        message: `${name} is recorded as ${state} but its file is missing.`,
-        hint: "Restore the file (a deploy of an older build?), or roll it back with markOnly if it was undone.",
-        blocking: false,
-      });
+      problems.push(
+        problem("missing", name, `${name} is recorded as ${state} but its file is missing.`, {
+          kind: "restore_file",
+          migrationName: name,
+          recorded: record.status === "failed" ? "failed" : "applied",
+        }),
+      );
     }
     const rollbackAttempt = record !== null && isRollbackAttempt(record);
+    const attempt = rollbackAttempt ? "rollback" : "apply";
     if (state === "interrupted" && rollbackAttempt) {
-      problems.push({
-        kind: "interrupted",
-        migrationName: name,
-        message: `${name}'s rollback never finished (${record?.errorMessage}): its down section runs outside a transaction, so part of it may have run.`,
-        hint: `Inspect the database, then resolve ${name} as applied (the down section's changes undone by hand) or rolled_back (finished by hand).`,
-        blocking: true,
-      });
+      problems.push(
+        problem(
+          "interrupted",
+          name,
+          `${name}'s rollback never finished (${lastError}): its down section runs outside a transaction, so part of it may have run.`,
+          { kind: "resolve", migrationName: name, attempt },
+          true,
+        ),
+      );
     } else if (state === "failed" && rollbackAttempt) {
-      problems.push({
-        kind: "failed",
-        migrationName: name,
-        message: `${name}'s rollback ${(record?.errorMessage ?? "").replace(/^rollback /, "")}: its down section runs outside a transaction, so the statements before the failing one stay done.`,
-        hint: `Inspect the database, then resolve ${name} as applied (the down section's changes undone by hand) or rolled_back (finished by hand).`,
-        blocking: true,
-      });
+      problems.push(
+        problem(
+          "failed",
+          name,
+          `${name}'s rollback ${(lastError ?? "").replace(/^rollback /, "")}: its down section runs outside a transaction, so the statements before the failing one stay done.`,
+          { kind: "resolve", migrationName: name, attempt },
+          true,
+        ),
+      );
     } else if (state === "interrupted") {
-      problems.push({
-        kind: "interrupted",
-        migrationName: name,
-        message: `${name} was started${record?.appliedBy ? ` by ${record.appliedBy}` : ""} and never finished: it runs outside a transaction, so some of its changes may be in place.`,
-        hint: `Inspect the database, then resolve ${name} as applied (finished by hand) or rolled_back (undone by hand, to run it again).`,
-        blocking: true,
-      });
+      problems.push(
+        problem(
+          "interrupted",
+          name,
+          `${name} was started${record?.appliedBy ? ` by ${record.appliedBy}` : ""} and never finished: it runs outside a transaction, so some of its changes may be in place.`,
+          { kind: "resolve", migrationName: name, attempt },
+          true,
+        ),
+      );
     } else if (state === "failed") {
-      problems.push({
-        kind: "failed",
-        migrationName: name,
-        message: `${name} failed outside a transaction, so the statements before the failing one stay applied: ${record?.errorMessage ?? "no error recorded"}`,
-        hint: `Inspect the database, then resolve ${name} as applied (finished by hand) or rolled_back (undone by hand, to run it again).`,
-        blocking: true,
-      });
+      problems.push(
+        problem(
+          "failed",
+          name,
+          `${name} failed outside a transaction, so the statements before the failing one stay applied: ${lastError ?? "no error recorded"}`,
+          { kind: "resolve", migrationName: name, attempt },
+          true,
+        ),
+      );
     } else if (state === "pending" && record?.status === "failed") {
-      problems.push({
-        kind: "failed",
-        migrationName: name,
-        message: `${name} failed and was rolled back, leaving nothing behind: ${record.errorMessage ?? "no error recorded"}`,
-        hint: "Fix the migration and apply it again.",
-        blocking: false,
-      });
+      problems.push(
+        problem(
+          "failed",
+          name,
+          `${name} failed and was rolled back, leaving nothing behind: ${lastError ?? "no error recorded"}`,
+          { kind: "fix_and_apply", migrationName: name },
+        ),
+      );
     }
     if (checksumState === "drift") {
-      problems.push({
-        kind: "drift",
-        migrationName: name,
-        message: `${name} changed on disk after it was applied (checksum ${shortHash(recorded)} recorded, ${shortHash(migration?.checksum ?? null)} on disk).`,
-        hint: `Restore the original file, or resolve ${name} with accept_checksum if the edit is cosmetic.`,
-        blocking: true,
-      });
+      problems.push(
+        problem(
+          "drift",
+          name,
+          `${name} changed on disk after it was applied (checksum ${shortHash(recorded)} recorded, ${shortHash(migration?.checksum ?? null)} on disk).`,
+          { kind: "restore_or_accept_checksum", migrationNames: [name] },
+          true,
+        ),
+      );
     }
     if (outOfOrder) {
-      problems.push({
-        kind: "out_of_order",
-        migrationName: name,
-        message: `${name} is pending but older than ${newestApplied}, which is applied.`,
-        hint: "Apply it explicitly with allowOutOfOrder if that is safe, or renumber it after the newest migration.",
-        blocking: false,
-      });
+      problems.push(
+        problem(
+          "out_of_order",
+          name,
+          `${name} is pending but older than ${newestApplied}, which is applied.`,
+          { kind: "allow_out_of_order", migrationNames: [name] },
+        ),
+      );
     }
   }
-  for (const problem of input.fileProblems ?? []) {
-    const error = problem.severity === "error";
-    problems.push({
-      kind: "invalid_file",
-      migrationName: problem.migrationName,
-      message: formatFileProblem(problem),
-      hint: error
-        ? "Fix or remove the file. Until it loads, applying all pending migrations, or up to any migration at or after it, is refused; applying up to an earlier one, rollbacks, list and history go on."
-        : "Nothing is blocked; fix the file to clear the warning.",
-      blocking: error,
-    });
+  for (const fileProblem of input.fileProblems ?? []) {
+    const blocking = fileProblem.severity === "error";
+    problems.push(
+      problem(
+        "invalid_file",
+        fileProblem.migrationName,
+        formatFileProblem(fileProblem),
+        { kind: "fix_file", file: fileProblem.file, blocking },
+        blocking,
+      ),
+    );
   }
 
   return {
@@ -281,6 +305,16 @@ function analyse(input: PlanInput): Analysis {
     },
     byName,
   };
+}
+
+function problem(
+  kind: ProblemKind,
+  migrationName: string | null,
+  message: string,
+  remedy: Remedy,
+  blocking = false,
+): Problem {
+  return { kind, migrationName, message, remedy, hint: describeRemedy(remedy), blocking };
 }
 
 /** The state of every migration and every problem, for display. */
@@ -328,19 +362,12 @@ export function planApply(
   target: ApplyTarget,
   options: { allowOutOfOrder?: boolean | undefined } = {},
 ): ApplyPlan {
-  const { report, byName } = analyse(input);
+  const analysis = analyse(input);
+  const { report, byName } = analysis;
   const unloadable = fileProblemsBlocking(input.fileProblems, target);
   if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
   refuseWhileRunning(report);
-  const blocked = report.migrations.filter(
-    (m) => m.state === "failed" || m.state === "interrupted",
-  );
-  if (blocked.length > 0) {
-    throw new MigrationBlockedError(
-      blocked.map((m) => m.name),
-      `Applies are blocked: ${blocked.map((m) => `${m.name} (${m.state})`).join(", ")} ran outside a transaction and may have left partial changes.`,
-    );
-  }
+  refuseWhileBlocked(analysis, "Applies are blocked", "");
   const drifted = report.migrations.filter((m) => m.checksum.state === "drift");
   if (drifted.length > 0) throw new ChecksumDriftError(drifted.map((m) => m.name));
 
@@ -457,7 +484,7 @@ export function planRollbackRun(
       throw new StateConflictError(
         name,
         `Cannot roll back to ${name}: it is not applied (${entry.view.state}), so it cannot be the migration that stays applied.`,
-        "Name an applied migration: everything applied after it is rolled back, and it stays applied.",
+        { kind: "name_applied_migration", migrationName: name },
       );
     }
     chosen = newestFirst.slice(
@@ -474,7 +501,7 @@ export function planRollbackRun(
       throw new StateConflictError(
         null,
         `Cannot roll back the newest ${count} migrations: only ${newestFirst.length} ${newestFirst.length === 1 ? "is" : "are"} applied.`,
-        "Look at what is applied (list), and ask for at most that many steps.",
+        { kind: "fewer_steps", applied: newestFirst.length },
       );
     }
     chosen = newestFirst.slice(0, count);
@@ -558,7 +585,8 @@ export function planAdopt(
   foreign: ForeignVersions,
   tool: ForeignTool,
 ): AdoptPlan {
-  const { report, byName } = analyse(input);
+  const analysis = analyse(input);
+  const { report, byName } = analysis;
   const versions = [...new Set(foreign.versions.map((v) => v.trim()))].sort(compareVersions);
   // A file that does not load blocks the adopt only if it could be one of those to record: its
   // version is among the other tool's (or unknown).
@@ -569,15 +597,7 @@ export function planAdopt(
   );
   if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
   refuseWhileRunning(report);
-  const blocked = report.migrations.filter(
-    (m) => m.state === "failed" || m.state === "interrupted",
-  );
-  if (blocked.length > 0) {
-    throw new MigrationBlockedError(
-      blocked.map((m) => m.name),
-      `Adopt is refused: ${blocked.map((m) => `${m.name} (${m.state})`).join(", ")} ran outside a transaction and may have left partial changes; resolve it first.`,
-    );
-  }
+  refuseWhileBlocked(analysis, "Adopt is refused", "; resolve it first");
   const byDigits = new Map(input.migrations.map((m) => [significantDigits(m.prefix), m]));
   const changes: Bookkeeping[] = [];
   const results: AdoptResult[] = [];
@@ -629,7 +649,8 @@ function compareVersions(a: string, b: string): number {
  * transactional failure left nothing behind: that migration is pending, and may be baselined.
  */
 export function planBaseline(input: PlanInput, upTo: string): Bookkeeping[] {
-  const { report, byName } = analyse(input);
+  const analysis = analyse(input);
+  const { report, byName } = analysis;
   // Like an apply up to it: only a file at or before `upTo` that does not load blocks it.
   const unloadable = fileProblemsBlocking(input.fileProblems, {
     kind: "upTo",
@@ -637,15 +658,7 @@ export function planBaseline(input: PlanInput, upTo: string): Bookkeeping[] {
   });
   if (unloadable.length > 0) throw new InvalidMigrationFileError(unloadable);
   refuseWhileRunning(report);
-  const blocked = report.migrations.filter(
-    (m) => m.state === "failed" || m.state === "interrupted",
-  );
-  if (blocked.length > 0) {
-    throw new MigrationBlockedError(
-      blocked.map((m) => m.name),
-      `Baseline is refused: ${blocked.map((m) => `${m.name} (${m.state})`).join(", ")} ran outside a transaction and may have left partial changes; resolve it first.`,
-    );
-  }
+  refuseWhileBlocked(analysis, "Baseline is refused", "; resolve it first");
   const target = byName.get(upTo)?.migration;
   if (!target) throw new MigrationNotFoundError(upTo);
   const changes: Bookkeeping[] = [];
@@ -664,8 +677,7 @@ export function planBaseline(input: PlanInput, upTo: string): Bookkeeping[] {
   return changes;
 }
 
-/** How an operator clears a problem (SPEC §4 Resolve). */
-export type Resolution = "applied" | "rolled_back" | "accept_checksum";
+export type { Resolution } from "./records.ts";
 
 /** Plans a resolve, or throws `StateConflictError` when it does not fit the migration's state. */
 export function planResolve(input: PlanInput, migrationName: string, as: Resolution): Bookkeeping {
@@ -677,7 +689,7 @@ export function planResolve(input: PlanInput, migrationName: string, as: Resolut
     throw new StateConflictError(
       migrationName,
       `${migrationName} is running (${record?.appliedBy ?? "another applier"} started it and is still working on it): there is nothing to resolve yet.`,
-      "Wait for it to finish; it is shown interrupted only once its runner is gone.",
+      { kind: "wait_for_other_run" },
     );
   }
   const current = record?.status ?? "absent";
@@ -701,8 +713,7 @@ export function planResolve(input: PlanInput, migrationName: string, as: Resolut
       if (view.state === "applied") {
         throw new StateConflictError(
           migrationName,
-          `${migrationName} is applied; resolve only clears failed or interrupted migrations.`,
-          "Use rollback (with markOnly if it was undone by hand).",
+          `${migrationName} is applied; resolve only clears failed or interrupted migrations: roll it back instead (marking it only, if it was undone by hand).`,
         );
       }
       if (record?.status !== "failed") {
@@ -735,6 +746,27 @@ function compareKeys(a: string, b: string): number {
 
 function shortHash(hash: string | null): string {
   return hash === null ? "none" : hash.slice(0, 12);
+}
+
+/**
+ * A migration failed or interrupted outside a transaction may have left partial changes: what
+ * would build on it (an apply, a baseline, an adopt) waits until it is resolved.
+ */
+function refuseWhileBlocked({ report, byName }: Analysis, refused: string, advice: string): void {
+  const blocked = report.migrations.filter(
+    (m) => m.state === "failed" || m.state === "interrupted",
+  );
+  if (blocked.length === 0) return;
+  throw new MigrationBlockedError(
+    blocked.map((m) => {
+      const record = byName.get(m.name)?.record ?? null;
+      return {
+        migrationName: m.name,
+        attempt: record !== null && isRollbackAttempt(record) ? "rollback" : "apply",
+      };
+    }),
+    `${refused}: ${blocked.map((m) => `${m.name} (${m.state})`).join(", ")} ran outside a transaction and may have left partial changes${advice}.`,
+  );
 }
 
 /**

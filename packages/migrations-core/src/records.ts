@@ -55,7 +55,12 @@ export interface MigrationEvent {
   executionTimeMs: number | null;
   errorMessage: string | null;
   checksum: string | null;
+  /** For a `resolve`, the resolution chosen (SPEC §3); `null` for every other action. */
+  resolution: Resolution | null;
 }
+
+/** How an operator clears a problem (SPEC §4 Resolve). */
+export type Resolution = "applied" | "rolled_back" | "accept_checksum";
 
 /** The error message an interrupted row carries until its attempt finishes. */
 export function startedMessage(actor: string): string {

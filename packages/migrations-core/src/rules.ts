@@ -64,8 +64,47 @@ export function isValidHistoryLimit(limit: number): boolean {
   return Number.isInteger(limit) && limit >= 1 && limit <= MAX_HISTORY_LIMIT;
 }
 
-/** A `history` cursor: a previous page's `nextCursor`, an event id (a bigint's digits). */
-export const HISTORY_CURSOR_PATTERN = /^[0-9]{1,19}$/;
+/**
+ * A `history` cursor's shape: a previous page's `nextCursor`, an event id — a positive `bigint`,
+ * written without leading zeros. {@link isValidHistoryCursor} also holds it to the column's range.
+ */
+export const HISTORY_CURSOR_PATTERN = /^[1-9][0-9]{0,18}$/;
+
+/** The largest event id, and so the largest cursor: PostgreSQL's `bigint` maximum, 2^63 − 1. */
+export const MAX_HISTORY_CURSOR = "9223372036854775807";
+
+/** The cursor rule in words, for messages that refuse one. */
+export const HISTORY_CURSOR_RULE = `a nextCursor from a previous page: a whole number from 1 to ${MAX_HISTORY_CURSOR}`;
+
+/**
+ * A `history` cursor: a positive whole number no larger than {@link MAX_HISTORY_CURSOR}. Anything
+ * else is refused before it reaches the database (a larger one would make the query fail).
+ */
+export function isValidHistoryCursor(cursor: string): boolean {
+  return (
+    HISTORY_CURSOR_PATTERN.test(cursor) &&
+    (cursor.length < MAX_HISTORY_CURSOR.length || cursor <= MAX_HISTORY_CURSOR)
+  );
+}
+
+/**
+ * `--lock-timeout` / `lockTimeoutMs`: how long each statement of a migration may wait for a lock,
+ * in ms. At most 10 minutes: a statement waiting for a lock queues every later query on that
+ * table behind it, so a longer wait is an outage, not a migration.
+ */
+export const MAX_LOCK_TIMEOUT_MS = 600_000;
+/** `--statement-timeout` / `statementTimeoutMs`: how long each statement may run, in ms; 24 h at most. */
+export const MAX_STATEMENT_TIMEOUT_MS = 86_400_000;
+
+/** A lock timeout: a whole number of ms from 1 to {@link MAX_LOCK_TIMEOUT_MS}. */
+export function isValidLockTimeoutMs(ms: number): boolean {
+  return Number.isInteger(ms) && ms >= 1 && ms <= MAX_LOCK_TIMEOUT_MS;
+}
+
+/** A statement timeout: a whole number of ms from 1 to {@link MAX_STATEMENT_TIMEOUT_MS}. */
+export function isValidStatementTimeoutMs(ms: number): boolean {
+  return Number.isInteger(ms) && ms >= 1 && ms <= MAX_STATEMENT_TIMEOUT_MS;
+}
 
 /** The tools whose history `adopt` reads (SPEC §4 *Adopt*). */
 export const FOREIGN_TOOLS = ["dbmate", "supabase"] as const;

@@ -7,31 +7,43 @@ import {
   type SqlFailure,
   StateConflictError,
 } from "../errors.ts";
-import type {
-  ApplyOutcome,
-  ApplyRequest,
-  Bookkeeping,
-  EventQuery,
-  Executor,
-  LockHandle,
-  LockOptions,
-  RollbackOutcome,
-  RollbackRequest,
+import {
+  type ApplyOutcome,
+  type ApplyRequest,
+  type Bookkeeping,
+  type EventQuery,
+  type Executor,
+  type LockHandle,
+  type LockOptions,
+  type MigrationTimeouts,
+  type RollbackOutcome,
+  type RollbackRequest,
+  resolutionOf,
 } from "../executor.ts";
 import {
   type ForeignHistorySource,
   type ForeignVersions,
   foreignTableOf,
 } from "../foreign-history.ts";
+import { capMessage } from "../message-cap.ts";
 import { compareMigrationNames } from "../migration.ts";
 import {
   type MigrationAction,
   type MigrationEvent,
   type MigrationRecord,
+  type Resolution,
   rollbackFailedMessage,
   rollbackStartedMessage,
   startedMessage,
 } from "../records.ts";
+import {
+  type RehearsedMigration,
+  type RehearsedStatement,
+  type RehearseOutcome,
+  type RehearseRequest,
+  rehearsedStatementText,
+} from "../rehearsal.ts";
+import type { RelationSize } from "../relations.ts";
 import { splitSqlStatements } from "../sql-statements.ts";
 
 /**
@@ -57,6 +69,19 @@ export interface MemoryDatabase {
    * test: `database.foreignTables.set("public.schema_migrations", ["20240101120000"])`.
    */
   readonly foreignTables: Map<string, string[]>;
+  /**
+   * `schema_migrations.up_sql`, by migration name: the up section as sent when it last ran (kept
+   * by a rollback or an accepted checksum; none after a baseline, a resolve, or a failure inside a
+   * transaction, as the real executors record it).
+   */
+  readonly recordedSql: Map<string, string>;
+  /**
+   * Tables another session holds a lock on (`LOCK TABLE … IN ACCESS EXCLUSIVE MODE` in a psql
+   * somewhere): a migration statement that creates, alters or drops one waits for it to leave
+   * the set, up to the lock timeout, then fails with SQLSTATE 55P03 as PostgreSQL's
+   * `lock_timeout` does. Add and delete names in a test.
+   */
+  readonly lockedTables: Set<string>;
   /** @internal */
   lock: { holder: string; waiters: (() => void)[] } | null;
   /** @internal */
@@ -72,6 +97,8 @@ export function createMemoryDatabase(): MemoryDatabase {
     tables: new Set(),
     executed: [],
     foreignTables: new Map(),
+    recordedSql: new Map(),
+    lockedTables: new Set(),
     lock: null,
     nextEventId: 1,
     unitQueue: Promise.resolve(),
@@ -102,6 +129,13 @@ export interface MemoryExecutorOptions {
   now?: () => Date;
   /** Added to every statement's run time, to widen race windows in concurrency tests. */
   statementDelayMs?: number;
+  /**
+   * The executor's own limits for a migration's statements, which a request's `timeouts`
+   * override: a statement longer than `statementTimeoutMs` (see `statementDelayMs`) fails with
+   * 57014, one waiting longer than `lockTimeoutMs` for a locked table (see `lockedTables`) with
+   * 55P03. Default: 5 s to wait for a lock, no statement limit.
+   */
+  timeouts?: MigrationTimeouts;
 }
 
 /**
@@ -116,6 +150,7 @@ export class MemoryExecutor implements Executor {
   private readonly failures: readonly InjectedFailure[];
   private readonly now: () => Date;
   private readonly statementDelayMs: number;
+  private readonly timeouts: Required<MigrationTimeouts>;
   private closed = false;
 
   constructor(options: MemoryExecutorOptions = {}) {
@@ -123,6 +158,10 @@ export class MemoryExecutor implements Executor {
     this.failures = options.failures ?? [];
     this.now = options.now ?? (() => new Date());
     this.statementDelayMs = options.statementDelayMs ?? 0;
+    this.timeouts = {
+      lockTimeoutMs: options.timeouts?.lockTimeoutMs ?? 5_000,
+      statementTimeoutMs: options.timeouts?.statementTimeoutMs ?? 0,
+    };
   }
 
   async readState(): Promise<MigrationRecord[]> {
@@ -171,7 +210,7 @@ export class MemoryExecutor implements Executor {
     return this.unit(() => this.record(changes, actor));
   }
 
-  private async apply({ migration, actor }: ApplyRequest): Promise<ApplyOutcome> {
+  private async apply({ migration, actor, timeouts }: ApplyRequest): Promise<ApplyOutcome> {
     const db = this.database;
     const recorded = db.records.get(migration.name);
     if (recorded?.status === "applied") return { status: "already_applied" };
@@ -184,7 +223,7 @@ export class MemoryExecutor implements Executor {
       throw new StateConflictError(
         migration.name,
         `${migration.name} is failed, which changed since it was planned; nothing was recorded.`,
-        "Look at the current state and retry.",
+        { kind: "refresh_and_retry" },
       );
     }
     const startedAt = this.now();
@@ -201,12 +240,14 @@ export class MemoryExecutor implements Executor {
         rolledBackAt: null,
         rolledBackBy: null,
       });
+      this.database.recordedSql.set(migration.name, migration.sql);
     }
     const run = await this.runStatements(
       migration.name,
       "apply",
       migration.sql,
       migration.transactional,
+      timeouts,
     );
     const executionTimeMs = this.elapsed(startedAt);
     if (run.failure) {
@@ -221,6 +262,9 @@ export class MemoryExecutor implements Executor {
         rolledBackAt: null,
         rolledBackBy: null,
       });
+      // A transaction that rolled back left nothing of what it ran; statements run one by one
+      // may have left part of theirs, so their SQL is kept.
+      this.keepRecordedSql(migration.name, migration.transactional ? null : migration.sql);
       this.appendEvent(
         migration.name,
         "apply",
@@ -243,6 +287,7 @@ export class MemoryExecutor implements Executor {
       rolledBackAt: null,
       rolledBackBy: null,
     });
+    this.database.recordedSql.set(migration.name, migration.sql);
     this.appendEvent(
       migration.name,
       "apply",
@@ -255,7 +300,11 @@ export class MemoryExecutor implements Executor {
     return { status: "applied", executionTimeMs };
   }
 
-  private async rollback({ migration, actor }: RollbackRequest): Promise<RollbackOutcome> {
+  private async rollback({
+    migration,
+    actor,
+    timeouts,
+  }: RollbackRequest): Promise<RollbackOutcome> {
     const db = this.database;
     const record = db.records.get(migration.name);
     if (record?.status !== "applied") return { status: "not_applied" };
@@ -281,6 +330,7 @@ export class MemoryExecutor implements Executor {
       "rollback",
       migration.sql,
       migration.transactional,
+      timeouts,
     );
     const executionTimeMs = this.elapsed(startedAt);
     if (run.failure) {
@@ -347,7 +397,7 @@ export class MemoryExecutor implements Executor {
         throw new StateConflictError(
           change.migrationName,
           `${change.migrationName} is ${current === "absent" ? "not recorded" : current}, which changed since it was planned; nothing was recorded.`,
-          "Look at the current state and retry.",
+          { kind: "refresh_and_retry" },
         );
       }
     }
@@ -369,6 +419,8 @@ export class MemoryExecutor implements Executor {
             rolledBackAt: null,
             rolledBackBy: null,
           });
+          // Recorded, not run: there is no SQL that ran to keep.
+          this.keepRecordedSql(change.migrationName, null);
           break;
         case "mark_rolled_back":
           this.writeRecord(change.migrationName, {
@@ -395,6 +447,7 @@ export class MemoryExecutor implements Executor {
         null,
         change.kind === "mark_applied" ? (change.note ?? null) : null,
         checksum,
+        resolutionOf(change),
       );
     }
   }
@@ -413,6 +466,136 @@ export class MemoryExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /**
+   * What the toy schema knows of each name: whether the table exists (an unqualified name is
+   * looked for as written and in `public`), no rows and no bytes (the toy holds no data), and a
+   * lock holder for a table in `lockedTables`.
+   */
+  async readRelationSizes(names: readonly string[]): Promise<RelationSize[]> {
+    this.assertOpen();
+    const db = this.database;
+    return names.map((name): RelationSize => {
+      const table = toyTableOf(db.tables, name);
+      if (table === null) {
+        return {
+          name,
+          exists: false,
+          relation: null,
+          kind: null,
+          estimatedRows: null,
+          totalBytes: null,
+          lockHolders: [],
+        };
+      }
+      return {
+        name,
+        exists: true,
+        relation: qualifiedToyName(table),
+        kind: "table",
+        estimatedRows: 0,
+        totalBytes: 0,
+        lockHolders: db.lockedTables.has(table)
+          ? [
+              {
+                pid: null,
+                mode: "ACCESS EXCLUSIVE",
+                granted: true,
+                user: null,
+                applicationName: null,
+                state: "idle in transaction",
+                since: null,
+                query: `LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`,
+              },
+            ]
+          : [],
+      };
+    });
+  }
+
+  /**
+   * Runs the request's statements against a copy of the toy schema, which is then thrown away:
+   * the records, events, tables and executed statements are untouched. Each statement waits for
+   * `lockedTables` and its delay as an applied one does, takes ACCESS EXCLUSIVE on the table it
+   * creates, alters or drops, and the first that fails ends the rehearsal.
+   */
+  rehearse(request: RehearseRequest): Promise<RehearseOutcome> {
+    return this.unit(() => this.rehearseInCopy(request));
+  }
+
+  private async rehearseInCopy({
+    migrations,
+    timeouts,
+  }: RehearseRequest): Promise<RehearseOutcome> {
+    const db = this.database;
+    const tables = new Set(db.tables);
+    const limits = { ...this.timeouts, ...timeouts };
+    const held = new Set<string>();
+    const answered: RehearsedMigration[] = [];
+    let failed = false;
+    for (const migration of migrations) {
+      if (failed) {
+        answered.push({
+          migrationName: migration.name,
+          status: "not_reached",
+          elapsedMs: null,
+          statements: [],
+        });
+        continue;
+      }
+      const statements: RehearsedStatement[] = [];
+      for (const [index, statement] of migration.statements.entries()) {
+        const started = performance.now();
+        let error = await waitForTableLock(db, statement.sql, limits.lockTimeoutMs);
+        if (error === null && this.statementDelayMs > 0) {
+          const cut =
+            limits.statementTimeoutMs > 0 && limits.statementTimeoutMs < this.statementDelayMs;
+          await sleep(cut ? limits.statementTimeoutMs : this.statementDelayMs);
+          if (cut) error = toyError("canceling statement due to statement timeout", "57014");
+        }
+        error ??= runToyStatement(tables, statement.sql);
+        const touched = TOUCHES_TABLE.exec(statement.sql);
+        const table = touched ? tableName(touched[1] as string) : null;
+        const locks =
+          error === null && table !== null && !held.has(table)
+            ? [
+                {
+                  relation: qualifiedToyName(table),
+                  kind: "table" as const,
+                  mode: "ACCESS EXCLUSIVE" as const,
+                },
+              ]
+            : [];
+        if (error === null && table !== null) held.add(table);
+        statements.push({
+          index,
+          line: statement.line,
+          statement: rehearsedStatementText(statement.sql),
+          elapsedMs: Math.round((performance.now() - started) * 1000) / 1000,
+          locks,
+          error,
+        });
+        if (error !== null) {
+          failed = true;
+          break;
+        }
+      }
+      answered.push({
+        migrationName: migration.name,
+        status: failed ? "failed" : "rehearsed",
+        elapsedMs:
+          Math.round(statements.reduce((sum, statement) => sum + statement.elapsedMs, 0) * 1000) /
+          1000,
+        statements,
+      });
+    }
+    return { migrations: answered };
+  }
+
+  async readRecordedSql(migrationName: string): Promise<string | null> {
+    this.assertOpen();
+    return this.database.recordedSql.get(migrationName) ?? null;
   }
 
   async readForeignVersions(source: ForeignHistorySource): Promise<ForeignVersions> {
@@ -450,8 +633,10 @@ export class MemoryExecutor implements Executor {
     action: "apply" | "rollback",
     sql: string,
     transactional: boolean,
+    requested: MigrationTimeouts | undefined,
   ): Promise<{ failure: SqlFailure | null }> {
     const db = this.database;
+    const limits = { ...this.timeouts, ...requested };
     const savedTables = new Set(db.tables);
     const savedExecuted = db.executed.length;
     const injected = this.failures.find(
@@ -459,9 +644,15 @@ export class MemoryExecutor implements Executor {
     );
     const statements = splitSqlStatements(sql);
     for (const [index, statement] of statements.entries()) {
-      if (this.statementDelayMs > 0) await new Promise((r) => setTimeout(r, this.statementDelayMs));
-      let failure: SqlFailure | null = null;
-      if (injected && (injected.statementIndex ?? 0) === index) {
+      let failure = await waitForTableLock(db, statement.text, limits.lockTimeoutMs);
+      if (failure === null && this.statementDelayMs > 0) {
+        const cut =
+          limits.statementTimeoutMs > 0 && limits.statementTimeoutMs < this.statementDelayMs;
+        await sleep(cut ? limits.statementTimeoutMs : this.statementDelayMs);
+        if (cut) failure = toyError("canceling statement due to statement timeout", "57014");
+      }
+      // A cancelled statement (lock or statement timeout) changed nothing; the run ends below.
+      if (failure === null && injected && (injected.statementIndex ?? 0) === index) {
         if (injected.mode === "crash") {
           if (transactional) {
             db.tables.clear();
@@ -473,15 +664,17 @@ export class MemoryExecutor implements Executor {
           );
         }
         failure = {
-          message:
+          // As a real executor does (SPEC §3): what comes back and is stored is at most 16 KiB.
+          message: capMessage(
             injected.error?.message ??
-            `injected failure in ${migrationName} at statement ${index + 1}`,
+              `injected failure in ${migrationName} at statement ${index + 1}`,
+          ),
           code: injected.error?.code ?? "P0001",
           detail: injected.error?.detail ?? null,
           hint: injected.error?.hint ?? null,
           position: injected.error?.position ?? null,
         };
-      } else {
+      } else if (failure === null) {
         failure = runToyStatement(db.tables, statement.text);
       }
       if (failure) {
@@ -497,8 +690,14 @@ export class MemoryExecutor implements Executor {
     return { failure: null };
   }
 
+  private keepRecordedSql(migrationName: string, sql: string | null): void {
+    if (sql === null) this.database.recordedSql.delete(migrationName);
+    else this.database.recordedSql.set(migrationName, sql);
+  }
+
   private writeRecord(migrationName: string, fields: Omit<MigrationRecord, "migrationName">): void {
-    this.database.records.set(migrationName, { migrationName, ...fields });
+    const errorMessage = fields.errorMessage === null ? null : capMessage(fields.errorMessage);
+    this.database.records.set(migrationName, { migrationName, ...fields, errorMessage });
   }
 
   private appendEvent(
@@ -509,6 +708,7 @@ export class MemoryExecutor implements Executor {
     executionTimeMs: number | null,
     errorMessage: string | null,
     checksum: string | null,
+    resolution: Resolution | null = null,
   ): void {
     const db = this.database;
     db.events.push({
@@ -519,13 +719,42 @@ export class MemoryExecutor implements Executor {
       actor,
       at: this.now(),
       executionTimeMs,
-      errorMessage,
+      errorMessage: errorMessage === null ? null : capMessage(errorMessage),
       checksum,
+      resolution,
     });
   }
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 const IDENTIFIER = `([a-z_][a-z0-9_.]*|"(?:[^"]|"")+")`;
+const TOUCHES_TABLE = new RegExp(
+  String.raw`^(?:create|alter|drop)\s+table\s+(?:if\s+(?:not\s+)?exists\s+)?${IDENTIFIER}`,
+  "i",
+);
+
+/**
+ * Waits while another session holds a lock on the table `statement` creates, alters or drops
+ * (`lockedTables`), as PostgreSQL does, up to `lockTimeoutMs` (0: no limit); then its 55P03.
+ */
+async function waitForTableLock(
+  db: MemoryDatabase,
+  statement: string,
+  lockTimeoutMs: number,
+): Promise<SqlFailure | null> {
+  const touched = TOUCHES_TABLE.exec(statement);
+  if (!touched) return null;
+  const table = tableName(touched[1] as string);
+  const started = Date.now();
+  while (db.lockedTables.has(table)) {
+    if (lockTimeoutMs > 0 && Date.now() - started >= lockTimeoutMs) {
+      return toyError("canceling statement due to lock timeout", "55P03");
+    }
+    await sleep(5);
+  }
+  return null;
+}
 const CREATE_TABLE = new RegExp(
   String.raw`^create\s+table\s+(if\s+not\s+exists\s+)?${IDENTIFIER}`,
   "i",
@@ -557,6 +786,19 @@ function runToyStatement(tables: Set<string>, statement: string): SqlFailure | n
       return toyError(`table "${name.split(".").pop()}" does not exist`, "42P01");
   }
   return null;
+}
+
+/** The toy table a relation name means, if the toy has it (unqualified: as written, or in `public`). */
+function toyTableOf(tables: ReadonlySet<string>, name: string): string | null {
+  const table = name.startsWith('"') ? tableName(name) : name.toLowerCase();
+  if (tables.has(table)) return table;
+  if (!table.includes(".") && tables.has(`public.${table}`)) return `public.${table}`;
+  return null;
+}
+
+/** A toy table's name as the catalog would qualify it (`public` when unqualified). */
+function qualifiedToyName(table: string): string {
+  return table.includes(".") ? table : `public.${table}`;
 }
 
 function toyError(message: string, code: string): SqlFailure {
