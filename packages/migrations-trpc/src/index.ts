@@ -18,7 +18,21 @@ export {
   toTRPCError,
 } from "./errors.ts";
 export * from "./inputs.ts";
+export { MAX_BATCH_SIZE } from "./limits.ts";
 export { attemptLogLine } from "./logging.ts";
+export {
+  DEFAULT_HEARTBEAT_MS,
+  type HeartbeatEvent,
+  KEPT_EVENTS_PER_RUN,
+  KEPT_RUNS,
+  MAX_HEARTBEAT_MS,
+  MIN_HEARTBEAT_MS,
+  type ProgressEvent,
+  ProgressHub,
+  type ProgressStreamOptions,
+  progressStream,
+  type RunningMigration,
+} from "./progress.ts";
 export {
   type Authorize,
   createMigrationsRouter,

@@ -1,6 +1,6 @@
-import type { AttemptLog } from "@studio/migrations-core";
+import { type AttemptLog, capMessage } from "@studio/migrations-core";
 
-/** One structured line per attempt (SPEC §6): JSON, no SQL, no secret. */
+/** One structured line per attempt (SPEC §6): JSON, no SQL, no secret, an error of at most 16 KiB. */
 export function attemptLogLine(attempt: AttemptLog, at: Date = new Date()): string {
   return JSON.stringify({
     ts: at.toISOString(),
@@ -11,6 +11,6 @@ export function attemptLogLine(attempt: AttemptLog, at: Date = new Date()): stri
     outcome: attempt.outcome,
     ms: attempt.executionTimeMs,
     actor: attempt.actor,
-    ...(attempt.error === null ? {} : { error: attempt.error }),
+    ...(attempt.error === null ? {} : { error: capMessage(attempt.error) }),
   });
 }

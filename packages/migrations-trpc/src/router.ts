@@ -1,9 +1,12 @@
+import { randomUUID } from "node:crypto";
 import {
   type AttemptLog,
   createMigrationEngine,
   type Executor,
+  type LinterLoader,
   type MigrationEngine,
   type MigrationSource,
+  type MigrationTimeouts,
   type RollbackReport,
   type RollbackRunReport,
   type RollbackStepResult,
@@ -15,10 +18,16 @@ import {
   applyInput,
   baselineInput,
   historyInput,
+  lintInput,
   listInput,
+  progressInput,
+  rehearseInput,
   resolveInput,
   rollbackInput,
+  sqlInput,
 } from "./inputs.ts";
+import { DEFAULT_HEARTBEAT_MS } from "./limits.ts";
+import { ProgressHub, progressStream } from "./progress.ts";
 import { authedProcedure, router } from "./trpc.ts";
 
 export type MigrationsProcedure =
@@ -28,7 +37,11 @@ export type MigrationsProcedure =
   | "baseline"
   | "resolve"
   | "history"
-  | "adopt";
+  | "adopt"
+  | "progress"
+  | "sql"
+  | "lint"
+  | "rehearse";
 
 /** Decides whether an authenticated actor may call a procedure (default: yes). */
 export type Authorize = (call: {
@@ -44,8 +57,17 @@ export type MigrationsRouterOptions = (
       lockTimeoutMs?: number;
       /** One call per attempt, for the structured log (see `attemptLogLine`). */
       onAttempt?: (attempt: AttemptLog) => void;
+      /** The lint's loader, for `lint` and strict applies (`loadLinter` from `@studio/migrations-lint`). */
+      linter?: LinterLoader;
     }
-) & { authorize?: Authorize };
+) & {
+  authorize?: Authorize;
+  /**
+   * Where runs publish their progress for `migrations.progress`: one per process (the default, a
+   * hub of this router's own). Pass one to publish other runs there too.
+   */
+  progressHub?: ProgressHub;
+};
 
 /**
  * The migrations router: procedures `migrations.list`, `migrations.apply`, … — the paths Studio
@@ -67,8 +89,15 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
           source: options.source,
           ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
           ...(options.onAttempt === undefined ? {} : { onAttempt: options.onAttempt }),
+          ...(options.linter === undefined ? {} : { linter: options.linter }),
         });
   const authorize = options.authorize;
+  const hub = options.progressHub ?? new ProgressHub();
+  /** The run's progress goes to the hub under the client's id, or one of the server's. */
+  const progress = (id: string | undefined) => ({
+    runId: id ?? randomUUID(),
+    listener: hub.publish,
+  });
   const procedure = (name: MigrationsProcedure) =>
     authedProcedure.use(async ({ ctx, next }) => {
       if (authorize && !(await authorize({ actor: ctx.actor, procedure: name }))) {
@@ -87,7 +116,13 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
     apply: procedure("apply")
       .input(applyInput)
       .mutation(async ({ ctx, input }) => {
-        const report = await engine.apply({ ...input, actor: ctx.actor });
+        const { runId, lockTimeoutMs, statementTimeoutMs, ...target } = input;
+        const report = await engine.apply({
+          ...target,
+          actor: ctx.actor,
+          progress: progress(runId),
+          timeouts: runTimeouts(lockTimeoutMs, statementTimeoutMs),
+        });
         if (report.failed?.error) {
           throw new MigrationRunFailedError(
             report.failed.migrationName,
@@ -107,18 +142,23 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
       .input(rollbackInput)
       .mutation(async ({ ctx, input }): Promise<RollbackReport | RollbackRunReport> => {
         const { migrationName, to, steps, markOnly, dryRun } = input;
+        const run = {
+          actor: ctx.actor,
+          progress: progress(input.runId),
+          timeouts: runTimeouts(input.lockTimeoutMs, input.statementTimeoutMs),
+        };
         if (migrationName === undefined) {
-          const run = await engine.rollbackMany({ to, steps, markOnly, dryRun, actor: ctx.actor });
-          if (run.failed?.error) {
+          const many = await engine.rollbackMany({ to, steps, markOnly, dryRun, ...run });
+          if (many.failed?.error) {
             throw new MigrationRunFailedError(
-              run.failed.migrationName,
-              run.failed.error,
-              run.results,
+              many.failed.migrationName,
+              many.failed.error,
+              many.results,
             );
           }
-          return run;
+          return many;
         }
-        const report = await engine.rollback({ migrationName, markOnly, dryRun, actor: ctx.actor });
+        const report = await engine.rollback({ migrationName, markOnly, dryRun, ...run });
         if (report.status === "failed" && report.error) {
           // Its one step, as a run's: how long it ran, its SQL, and whether it ran in a transaction.
           const { dryRun: _, ...step } = report;
@@ -148,8 +188,78 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
     history: procedure("history")
       .input(historyInput)
       .query(({ input }) => engine.history(input ?? {})),
+
+    /**
+     * The progress of runs in this process, as server-sent events (`ProgressEvent`, tracked:
+     * a client gets `{ id, data }`): run and migration started / finished, and a heartbeat when
+     * nothing else was sent for `heartbeatMs` (default 3 s) — idle, or with the running
+     * migration and its elapsed time. With `runId`, only that run's events (subscribe first,
+     * then call `apply` / `rollback` with the same `runId`; its events published before the
+     * subscription started are sent first). Read-only, like `list`.
+     */
+    progress: procedure("progress")
+      .input(progressInput)
+      .subscription(({ input, signal }) =>
+        progressStream(hub, {
+          runId: input?.runId ?? null,
+          heartbeatMs: input?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+          lastEventId: input?.lastEventId ?? null,
+          signal,
+        }),
+      ),
+
+    /**
+     * One migration's SQL: the file's up and down sections, and the up section as it ran
+     * (`recordedUp`, null when not recorded or the executor cannot read it) — what the page shows
+     * on demand, and drift's diff.
+     */
+    sql: procedure("sql")
+      .input(sqlInput)
+      .query(({ input }) => engine.sql(input)),
+
+    /**
+     * Lints the pending migrations' up sections (or the named migrations'), with the target's
+     * table sizes: a `LintReport`. Reads only. `NOT_IMPLEMENTED` when the engine has no linter.
+     */
+    lint: procedure("lint")
+      .input(lintInput)
+      .query(({ input }) =>
+        engine.lint({
+          migrationNames: input?.migrationNames,
+          timeouts: runTimeouts(input?.lockTimeoutMs, undefined),
+        }),
+      ),
+
+    /**
+     * Runs what an apply would run (its transactional migrations) on the target in one
+     * transaction and rolls it back: each statement's time and locks (a `RehearseReport`). A
+     * mutation: it takes the run lock and, while it runs, the migrations' locks on live tables.
+     * A statement that fails is in the report (`failed`), not an error: nothing was applied.
+     */
+    rehearse: procedure("rehearse")
+      .input(rehearseInput)
+      .mutation(({ ctx, input }) =>
+        engine.rehearse({
+          upTo: input?.upTo,
+          allowOutOfOrder: input?.allowOutOfOrder,
+          actor: ctx.actor,
+          timeouts: runTimeouts(input?.lockTimeoutMs, input?.statementTimeoutMs),
+        }),
+      ),
   };
   return router({ migrations });
 }
 
 export type MigrationsRouter = ReturnType<typeof createMigrationsRouter>;
+
+/** The run's own limits, as the engine takes them: absent when neither is given. */
+function runTimeouts(
+  lockTimeoutMs: number | undefined,
+  statementTimeoutMs: number | undefined,
+): MigrationTimeouts | undefined {
+  if (lockTimeoutMs === undefined && statementTimeoutMs === undefined) return undefined;
+  return {
+    ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+    ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
+  };
+}

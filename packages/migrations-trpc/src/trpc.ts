@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import type { MigrationsContext } from "./context.ts";
 import { migrationErrorData, toTRPCError } from "./errors.ts";
+import { MAX_BATCH_SIZE } from "./limits.ts";
 
 /**
  * superjson on the wire, except that an input carrying a `__proto__` key is refused: superjson
@@ -37,6 +38,9 @@ function hasProtoKey(value: unknown): boolean {
   return false;
 }
 
+/** tRPC's own words for a batch over `maxBatchSize`, which name no number. */
+const BATCH_TOO_LARGE = "Batch call exceeds maximum size";
+
 /** The one place procedures and middleware are built. */
 const t = initTRPC.context<MigrationsContext>().create({
   transformer,
@@ -44,9 +48,14 @@ const t = initTRPC.context<MigrationsContext>().create({
   isDev: false,
   errorFormatter({ shape, error }) {
     const internal = error.code === "INTERNAL_SERVER_ERROR";
+    const batchTooLarge = error.code === "BAD_REQUEST" && error.message === BATCH_TOO_LARGE;
     return {
       ...shape,
-      message: internal ? "Internal error." : shape.message,
+      message: internal
+        ? "Internal error."
+        : batchTooLarge
+          ? `Too many calls in one request: a batch may hold at most ${MAX_BATCH_SIZE}.`
+          : shape.message,
       data: { ...shape.data, stack: undefined, migration: migrationErrorData(error) },
     };
   },

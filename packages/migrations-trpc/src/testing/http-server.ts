@@ -3,6 +3,7 @@ import { ACTOR_RULE } from "@studio/migrations-core/rules";
 import { TRPCError } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { authenticateSecretHeaders } from "../context.ts";
+import { MAX_BATCH_SIZE } from "../limits.ts";
 import { createMigrationsRouter, type MigrationsRouterOptions } from "../router.ts";
 
 export interface MigrationsHttpServer {
@@ -22,6 +23,7 @@ export async function startMigrationsHttpServer(
   const server = createHTTPServer({
     router,
     basePath: "/api/trpc/",
+    maxBatchSize: MAX_BATCH_SIZE,
     createContext: ({ req }) => {
       const auth = authenticateSecretHeaders(req.headers, options.secret);
       if (!auth.ok && auth.reason === "invalid_actor") {
