@@ -6,13 +6,20 @@ import {
   FOREIGN_TABLE_RULE,
   FOREIGN_TOOLS,
   type ForeignTool,
-  HISTORY_CURSOR_PATTERN,
+  isValidHistoryCursor,
   isValidHistoryLimit,
+  isValidLockTimeoutMs,
   isValidMigrationName,
+  isValidStatementTimeoutMs,
+  MAX_HISTORY_CURSOR,
   MAX_HISTORY_LIMIT,
+  MAX_LOCK_TIMEOUT_MS,
+  MAX_STATEMENT_TIMEOUT_MS,
   MIGRATION_NAME_RULE,
 } from "@studio/migrations-core/rules";
 import { UsageError } from "./failures.ts";
+import { closest } from "./suggest.ts";
+import type { RunTimeouts } from "./target.ts";
 
 export const COMMAND_NAMES = [
   "status",
@@ -23,6 +30,9 @@ export const COMMAND_NAMES = [
   "history",
   "new",
   "adopt",
+  "verify",
+  "lint",
+  "rehearse",
   "help",
 ] as const;
 
@@ -51,22 +61,39 @@ const OPTIONS = {
   limit: { type: "string" },
   cursor: { type: "string" },
   migration: { type: "string" },
+  timeout: { type: "string" },
+  "lock-timeout": { type: "string" },
+  "statement-timeout": { type: "string" },
+  "scratch-url": { type: "string" },
+  strict: { type: "boolean" },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
 
-const TARGET_OPTIONS = ["url", "secret", "actor", "database-url", "migrations-dir"] as const;
+const TARGET_OPTIONS = [
+  "url",
+  "secret",
+  "actor",
+  "database-url",
+  "migrations-dir",
+  "timeout",
+] as const;
+/** This run's limits for the migrations' SQL (`apply`, `rollback`). */
+const RUN_OPTIONS = ["lock-timeout", "statement-timeout"] as const;
 const GLOBAL_OPTIONS = ["json", "help", "version"] as const;
 
 const ACCEPTS: Record<CommandName, readonly OptionName[]> = {
   status: TARGET_OPTIONS,
-  apply: [...TARGET_OPTIONS, "to", "dry-run", "allow-out-of-order"],
-  rollback: [...TARGET_OPTIONS, "to", "steps", "mark-only", "dry-run"],
+  apply: [...TARGET_OPTIONS, ...RUN_OPTIONS, "to", "dry-run", "allow-out-of-order", "strict"],
+  rollback: [...TARGET_OPTIONS, ...RUN_OPTIONS, "to", "steps", "mark-only", "dry-run"],
   baseline: [...TARGET_OPTIONS, "to"],
   resolve: [...TARGET_OPTIONS, "applied", "rolled-back", "accept-checksum"],
   history: [...TARGET_OPTIONS, "limit", "cursor", "migration"],
   new: ["migrations-dir"],
   adopt: [...TARGET_OPTIONS, "from", "table"],
+  verify: ["migrations-dir", "scratch-url"],
+  lint: [...TARGET_OPTIONS, "lock-timeout"],
+  rehearse: [...TARGET_OPTIONS, ...RUN_OPTIONS, "to", "allow-out-of-order"],
   help: [],
 };
 
@@ -80,6 +107,9 @@ export const USAGE: Record<CommandName, string> = {
   history: "studio-migrate history [--limit n] [--migration name] [--cursor c]",
   new: "studio-migrate new <name> [--migrations-dir dir]",
   adopt: "studio-migrate adopt --from dbmate|supabase [--table t] [target options]",
+  verify: "studio-migrate verify [--migrations-dir dir] [--scratch-url url]",
+  lint: "studio-migrate lint [name…] [target options]",
+  rehearse: "studio-migrate rehearse [--to name] [target options]",
   help: "studio-migrate help [command]",
 };
 
@@ -90,6 +120,8 @@ export interface TargetFlags {
   actor: string | null;
   databaseUrl: string | null;
   migrationsDir: string | null;
+  /** `--timeout`, in ms (given in seconds). */
+  timeoutMs: number | null;
 }
 
 export type Invocation =
@@ -104,6 +136,26 @@ export type Invocation =
       upTo: string | null;
       dryRun: boolean;
       allowOutOfOrder: boolean;
+      /** `--strict`: refuse before anything runs when the lint finds an error (SPEC §9). */
+      strict: boolean;
+      timeouts: RunTimeouts;
+    }
+  | {
+      command: "lint";
+      json: boolean;
+      target: TargetFlags;
+      /** The migrations to lint; empty: the pending ones. */
+      migrationNames: string[];
+      /** `--lock-timeout`: the limit an apply would be given, which waits are worded for. */
+      lockTimeoutMs: number | null;
+    }
+  | {
+      command: "rehearse";
+      json: boolean;
+      target: TargetFlags;
+      upTo: string | null;
+      allowOutOfOrder: boolean;
+      timeouts: RunTimeouts;
     }
   | {
       command: "rollback";
@@ -115,6 +167,7 @@ export type Invocation =
       steps: number | null;
       markOnly: boolean;
       dryRun: boolean;
+      timeouts: RunTimeouts;
     }
   | {
       command: "adopt";
@@ -139,7 +192,8 @@ export type Invocation =
       cursor: string | null;
       migrationName: string | null;
     }
-  | { command: "new"; json: boolean; name: string; migrationsDir: string | null };
+  | { command: "new"; json: boolean; name: string; migrationsDir: string | null }
+  | { command: "verify"; json: boolean; migrationsDir: string | null; scratchUrl: string | null };
 
 /** Commands that talk to a database or a Studio. */
 export type TargetInvocation = Extract<Invocation, { target: TargetFlags }>;
@@ -188,9 +242,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
   // Asking for help or the version wins over everything else on the line.
   if (values.help) {
     const command = asCommand(word);
-    if (word !== undefined && command === null) {
-      throw new UsageError(`Unknown command "${word}".`);
-    }
+    if (word !== undefined && command === null) throw new UsageError(unknownCommand(word));
     return { command: "help", json, topic: command === "help" ? null : command };
   }
   if (values.version) return { command: "version", json };
@@ -198,7 +250,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     throw new UsageError("No command given.");
   }
   const command = asCommand(word);
-  if (command === null) throw new UsageError(`Unknown command "${word}".`);
+  if (command === null) throw new UsageError(unknownCommand(word));
 
   for (const option of given) {
     if (
@@ -214,6 +266,17 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     actor: values.actor ?? null,
     databaseUrl: values["database-url"] ?? null,
     migrationsDir: values["migrations-dir"] ?? null,
+    timeoutMs: values.timeout === undefined ? null : timeoutArg(values.timeout, command),
+  };
+  const timeouts: RunTimeouts = {
+    lockTimeoutMs:
+      values["lock-timeout"] === undefined
+        ? null
+        : msArg(values["lock-timeout"], "--lock-timeout", command),
+    statementTimeoutMs:
+      values["statement-timeout"] === undefined
+        ? null
+        : msArg(values["statement-timeout"], "--statement-timeout", command),
   };
   const at = (count: number) => {
     if (rest.length > count) {
@@ -232,7 +295,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       const topicWord = rest[0];
       const topic = asCommand(topicWord);
       if (topicWord !== undefined && topic === null) {
-        throw new UsageError(`Unknown command "${topicWord}".`, "help");
+        throw new UsageError(unknownCommand(topicWord), "help");
       }
       return { command: "help", json, topic: topic === "help" ? null : topic };
     }
@@ -257,8 +320,29 @@ export function parseInvocation(argv: readonly string[]): Invocation {
         upTo,
         dryRun: values["dry-run"] === true,
         allowOutOfOrder: values["allow-out-of-order"] === true,
+        strict: values.strict === true,
+        timeouts,
       };
     }
+    case "lint":
+      return {
+        command,
+        json,
+        target,
+        // Each once, in the order given (the lint takes them in version order).
+        migrationNames: [...new Set(rest.map((name) => migrationNameArg(name, command)))],
+        lockTimeoutMs: timeouts.lockTimeoutMs,
+      };
+    case "rehearse":
+      at(0);
+      return {
+        command,
+        json,
+        target,
+        upTo: values.to === undefined ? null : migrationNameArg(values.to, command, "--to"),
+        allowOutOfOrder: values["allow-out-of-order"] === true,
+        timeouts,
+      };
     case "rollback": {
       at(1);
       const migrationName = rest[0] === undefined ? null : migrationNameArg(rest[0], command);
@@ -286,6 +370,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
         steps,
         markOnly: values["mark-only"] === true,
         dryRun: values["dry-run"] === true,
+        timeouts,
       };
     }
     case "adopt": {
@@ -360,6 +445,14 @@ export function parseInvocation(argv: readonly string[]): Invocation {
             : migrationNameArg(values.migration, command, "--migration"),
       };
     }
+    case "verify":
+      at(0);
+      return {
+        command,
+        json,
+        migrationsDir: values["migrations-dir"] ?? null,
+        scratchUrl: values["scratch-url"] ?? null,
+      };
     case "new":
       at(1);
       return {
@@ -391,7 +484,11 @@ function describeParseError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown }).code;
   const flag = /'(-[^' ]*)/.exec(message)?.[1];
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) return `Unknown option "${flag}".`;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) {
+    const known = Object.keys(OPTIONS).map((name) => `--${name}`);
+    const likely = closest(flag.split("=", 1)[0] as string, known);
+    return `Unknown option "${flag}".${likely === null ? "" : ` Did you mean ${likely}?`}`;
+  }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
     return /argument missing|ambiguous/.test(message)
       ? `${flag} needs a value.`
@@ -433,11 +530,52 @@ function limitArg(value: string): number {
 }
 
 function cursorArg(value: string): string {
-  if (!HISTORY_CURSOR_PATTERN.test(value)) {
+  if (!isValidHistoryCursor(value)) {
     throw new UsageError(
-      `--cursor must be the value a previous page printed as its next cursor (got "${value}").`,
+      `--cursor must be the next cursor a previous page printed: a whole number from 1 to ${MAX_HISTORY_CURSOR} (got "${value}").`,
       "history",
     );
   }
   return value;
+}
+
+/** The longest `--timeout`: a day. */
+const MAX_TIMEOUT_SECONDS = 86_400;
+
+/** `--timeout <seconds>`: a positive number of seconds (decimals allowed), as ms. */
+function timeoutArg(value: string, command: CommandName): number {
+  const seconds = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS)) {
+    throw new UsageError(
+      `--timeout must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, e.g. 15 or 2.5 (got "${value}").`,
+      command,
+    );
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** `--lock-timeout <ms>` / `--statement-timeout <ms>`: whole milliseconds within the core's bounds. */
+function msArg(
+  value: string,
+  flag: "--lock-timeout" | "--statement-timeout",
+  command: CommandName,
+): number {
+  const ms = /^[0-9]{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  const [valid, max] =
+    flag === "--lock-timeout"
+      ? [isValidLockTimeoutMs, MAX_LOCK_TIMEOUT_MS]
+      : [isValidStatementTimeoutMs, MAX_STATEMENT_TIMEOUT_MS];
+  if (!valid(ms)) {
+    throw new UsageError(
+      `${flag} must be a whole number of milliseconds from 1 to ${max} (got "${value}").`,
+      command,
+    );
+  }
+  return ms;
+}
+
+/** `Unknown command "aply". Did you mean apply?` */
+function unknownCommand(word: string): string {
+  const likely = closest(word, COMMAND_NAMES);
+  return `Unknown command "${word}".${likely === null ? "" : ` Did you mean ${likely}?`}`;
 }

@@ -43,6 +43,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         else p.line(`studio-migrate ${version}`);
         return 0;
       }
+      case "verify": {
+        const { runVerify } = await import("./verify-command.ts");
+        return finish(p, invocation.command, null, await runVerify(invocation, p, io));
+      }
       case "new": {
         const directory = resolveMigrationsDir(invocation.migrationsDir, io);
         const { createMigrationFile } = await import("./new-migration.ts");
@@ -62,7 +66,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         if (config.mode === "direct" && invocation.command !== "history") {
           requireMigrationsDir(config.migrationsDir);
         }
-        const target = await openTarget(config);
+        const target = await openTarget(config, (message) => {
+          for (const line of wrap(`note: ${message}`, p.width, "  ")) p.error(line);
+        });
         let outcome: Outcome;
         try {
           outcome = await runTargetCommand(invocation, target, p, io.cwd);

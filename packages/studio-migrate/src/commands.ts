@@ -4,6 +4,7 @@ import type {
   ApplyReport,
   ApplyStepResult,
   MigrationView,
+  Resolution,
   RollbackRunReport,
   RollbackStepResult,
   SqlFailure,
@@ -12,6 +13,7 @@ import type {
 import type { TargetInvocation } from "./args.ts";
 import type { FailureInfo } from "./failures.ts";
 import { problemHint } from "./hints.ts";
+import { runLint } from "./lint-command.ts";
 import {
   type Column,
   formatDuration,
@@ -21,6 +23,7 @@ import {
   renderTable,
   wrap,
 } from "./output.ts";
+import { runRehearse } from "./rehearse-command.ts";
 import type { FinishedRollback, FinishedStep, Target } from "./target.ts";
 
 /** What a command ends with: its exit code, what `--json` prints, and why it failed. */
@@ -53,6 +56,12 @@ export async function runTargetCommand(
       return history(invocation, target, p);
     case "adopt":
       return adopt(invocation, target, p, cwd);
+    case "lint":
+      return runLint(invocation, target, p, () => targetLines(p, target, cwd, false));
+    case "rehearse":
+      return runRehearse(invocation, target, p, () =>
+        targetLines(p, target, cwd, true, " (rehearsal: rolled back, nothing is applied)"),
+      );
   }
 }
 
@@ -114,7 +123,11 @@ async function status(target: Target, p: Printer, cwd: string): Promise<Outcome>
     for (const problem of report.problems) {
       const label = `${problem.kind.replace(/_/g, " ")}${problem.blocking ? ", blocks applies" : ""}`;
       p.lines(wrap(`- ${label}: ${problem.message}`, p.width - 2, "    ").map((l) => `  ${l}`));
-      p.lines(wrap(`hint: ${problemHint(problem)}`, p.width - 4, "      ").map((l) => `    ${l}`));
+      p.lines(
+        wrap(`hint: ${problemHint(problem, target.config.paste)}`, p.width - 4, "      ").map(
+          (l) => `    ${l}`,
+        ),
+      );
     }
   }
   p.line();
@@ -292,6 +305,21 @@ function trimBlankLines(sql: string): string[] {
 /** The executors' SQLSTATE for a migration whose SQL ran but whose bookkeeping failed. */
 const BOOKKEEPING_FAILED = "SMBKP";
 
+/**
+ * A statement stopped by a limit, not by its SQL: it waited too long for a lock (55P03, another
+ * session holds one on a table it touches) or ran too long (57014). The SQL needs no fix; the
+ * run can be retried later, or with a higher limit for that run.
+ */
+function waitedTooLong(failure: SqlFailure | null, action: "apply" | "rollback"): string | null {
+  if (failure?.code === "55P03") {
+    return `It gave up waiting for a lock (PostgreSQL lock_timeout): another session holds a lock on a table it changes. Run ${action} again once that session is done, or let it wait longer for this run with --lock-timeout <ms>.`;
+  }
+  if (failure?.code === "57014") {
+    return `A statement ran longer than allowed and was cancelled (PostgreSQL statement_timeout, or cancelled by an operator). Run ${action} again, allowing it more time with --statement-timeout <ms> if it needs it.`;
+  }
+  return null;
+}
+
 function migrationFailed(
   migrationName: string,
   failure: SqlFailure | null,
@@ -317,10 +345,10 @@ function migrationFailed(
       ? `${action === "apply" ? `It ran in a transaction that was rolled back: the schema is as it was, and ${migrationName} is not recorded as applied.` : `The down section ran in a transaction that was rolled back: ${migrationName} is still applied.`} ${failure.hint}`
       : action === "rollback"
         ? transactional
-          ? `The down section ran in a transaction that was rolled back: ${migrationName} is still applied. Fix the down section, or undo it by hand and record that: \`studio-migrate rollback ${migrationName} --mark-only\`.`
+          ? `The down section ran in a transaction that was rolled back: ${migrationName} is still applied. ${waitedTooLong(failure, action) ?? `Fix the down section, or undo it by hand and record that: \`studio-migrate rollback ${migrationName} --mark-only\`.`}`
           : `The down section ran outside a transaction, so the statements before the failing one stay done, and ${migrationName} is now failed: applies are blocked until it is resolved. Inspect the database, then \`studio-migrate resolve ${migrationName} --rolled-back\` if you finished undoing it by hand, or \`studio-migrate resolve ${migrationName} --applied\` if you restored what its down section undid.`
         : transactional
-          ? `It ran in a transaction that was rolled back: the schema is as it was, and ${migrationName} is not recorded as applied. Fix the SQL, then run apply again.`
+          ? `It ran in a transaction that was rolled back: the schema is as it was, and ${migrationName} is not recorded as applied. ${waitedTooLong(failure, action) ?? "Fix the SQL, then run apply again."}`
           : `It ran outside a transaction, so the statements before the failing one stay applied, and applies are blocked. Inspect the database, then \`studio-migrate resolve ${migrationName} --applied\` if you finished it by hand, or \`studio-migrate resolve ${migrationName} --rolled-back\` if you undid it (to run it again).`;
   return {
     code: "MIGRATION_FAILED",
@@ -342,10 +370,10 @@ async function rollback(
   p: Printer,
   cwd: string,
 ): Promise<Outcome> {
-  const { migrationName, markOnly, dryRun } = invocation;
+  const { migrationName, markOnly, dryRun, timeouts } = invocation;
   if (migrationName === null) return rollbackRun(invocation, target, p, cwd);
   targetLines(p, target, cwd, !dryRun, dryRun ? " (dry run: nothing will change)" : "");
-  const report = await target.rollback({ migrationName, markOnly, dryRun });
+  const report = await target.rollback({ migrationName, markOnly, dryRun, timeouts });
   switch (report.status) {
     case "not_applied":
       p.paragraph(`${migrationName} is not applied: nothing to roll back.`);
@@ -405,7 +433,7 @@ async function rollbackRun(
   p: Printer,
   cwd: string,
 ): Promise<Outcome> {
-  const { to, steps, markOnly, dryRun } = invocation;
+  const { to, steps, markOnly, dryRun, timeouts } = invocation;
   const what =
     to !== null
       ? `everything applied after ${to}`
@@ -415,7 +443,7 @@ async function rollbackRun(
   targetLines(p, target, cwd, !dryRun, dryRun ? " (dry run: nothing will change)" : "");
   const shown = new Set<string>();
   const report = await target.rollbackMany(
-    { to, steps, markOnly, dryRun },
+    { to, steps, markOnly, dryRun, timeouts },
     (step: FinishedRollback) => {
       shown.add(step.migrationName);
       p.line(stepLine(p, ROLLBACK_WORDS[step.status], step.executionTimeMs, step.migrationName));
@@ -611,6 +639,12 @@ const HISTORY_COLUMNS: Column[] = [
   { header: "MESSAGE", elastic: true, secondary: true },
 ];
 
+const RESOLUTION_FLAGS: Record<Resolution, string> = {
+  applied: "--applied",
+  rolled_back: "--rolled-back",
+  accept_checksum: "--accept-checksum",
+};
+
 async function history(
   invocation: Extract<TargetInvocation, { command: "history" }>,
   target: Target,
@@ -630,7 +664,8 @@ async function history(
   const rows = page.events.map((event) => [
     formatTime(event.at, true),
     event.migrationName,
-    event.action,
+    // A resolve says which resolution was chosen (`resolve --rolled-back`, …).
+    event.resolution ? `${event.action} ${RESOLUTION_FLAGS[event.resolution]}` : event.action,
     event.outcome,
     formatDuration(event.executionTimeMs),
     event.actor ?? "",

@@ -118,7 +118,10 @@ describe("apply", () => {
     expect(flat(refused.stderr)).toContain(
       "earlier migration is still pending: 002_add_widget_name",
     );
-    expect(flat(refused.stderr)).toContain("`studio-migrate apply --to 003_create_gadgets`");
+    // Pasteable: the command carries the run's own target flags.
+    expect(flat(refused.stderr)).toContain(
+      `\`studio-migrate apply --to 003_create_gadgets --migrations-dir ${dir} --actor tester\``,
+    );
     expect(await states(database.url)).toEqual({ "001_create_widgets": "applied" });
   });
 
@@ -194,7 +197,7 @@ describe("drift", () => {
       "drift, blocks applies: 001_create_widgets changed on disk",
     );
     expect(flat(status.stdout)).toContain(
-      "`studio-migrate resolve 001_create_widgets --accept-checksum`",
+      `\`studio-migrate resolve 001_create_widgets --accept-checksum --migrations-dir ${dir} --actor tester\``,
     );
     expect(flat(status.stderr)).toMatch(/^error: 1 problem to look at \(1 blocking applies\)/);
 

@@ -7,8 +7,8 @@ import {
 } from "@studio/migrations-core";
 import {
   FOREIGN_TABLE_NAME,
-  HISTORY_CURSOR_PATTERN,
   isValidActor,
+  isValidHistoryCursor,
   isValidHistoryLimit,
   isValidMigrationName,
   MAX_ACTOR_LENGTH,
@@ -67,6 +67,7 @@ function cliTakesActor(actor: string): boolean {
     actor,
     databaseUrl: "postgres://db",
     migrationsDir: null,
+    timeoutMs: null,
   };
   const io = { env: {}, cwd: "/", stdout: { write() {} }, stderr: { write() {} } };
   try {
@@ -155,7 +156,11 @@ describe("every face applies the core's rules alike", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: -2, max: MAX_HISTORY_LIMIT + 2 }),
-        fc.oneof(fc.stringMatching(/^[0-9]{1,21}$/), fc.string({ maxLength: 4 })),
+        fc.oneof(
+          fc.stringMatching(/^[0-9]{1,21}$/),
+          fc.constantFrom("9223372036854775807", "9223372036854775808", "0", "01"),
+          fc.string({ maxLength: 4 }),
+        ),
         async (limit, cursor) => {
           const limitValid = isValidHistoryLimit(limit);
           expect(cliTakes(["history", `--limit=${limit}`]), "CLI --limit").toBe(limitValid);
@@ -164,7 +169,7 @@ describe("every face applies the core's rules alike", () => {
             limitValid,
           );
 
-          const cursorValid = HISTORY_CURSOR_PATTERN.test(cursor);
+          const cursorValid = isValidHistoryCursor(cursor);
           expect(cliTakes(["history", `--cursor=${cursor}`]), "CLI --cursor").toBe(cursorValid);
           expect(historyInput.safeParse({ cursor }).success, "tRPC cursor").toBe(cursorValid);
           expect(await engineTakes(() => engine.history({ cursor })), "engine cursor").toBe(

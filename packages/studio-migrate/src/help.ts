@@ -16,7 +16,19 @@ Target options:
                           history). Default: cli:<os user>@<hostname>.
   --migrations-dir <dir>  Direct mode and \`new\`: where the migration
                           (.sql) files are. Default: MIGRATIONS_DIR, else
-                          ./migrations (from the current directory).`;
+                          ./migrations (from the current directory).
+  --timeout <seconds>     With --url: fail when Studio does not answer, or
+                          stops sending a run's progress, for this long
+                          (default 15). A long migration still running
+                          keeps it alive: Studio sends heartbeats.`;
+
+/** apply's and rollback's limits for one run. */
+const RUN_LIMITS = `  --lock-timeout <ms>     How long each statement may wait for a lock
+                          (PostgreSQL lock_timeout; 1-600000), this run
+                          only. Default: the engine's.
+  --statement-timeout <ms>
+                          How long each statement may run (PostgreSQL
+                          statement_timeout; 1-86400000), this run only.`;
 
 const OTHER_OPTIONS = `Other options:
   --json                  Print one JSON document on stdout instead of text
@@ -29,7 +41,8 @@ const EXIT_CODES = `Exit codes:
      refused (checksum drift, out of order, earlier pending, lock busy, not
      found, rollback order, no down section, state conflict); the database
      or Studio could not be reached; the secret is missing or was refused;
-     status found problems.
+     status found problems; lint found an error (apply --strict refused); a
+     rehearsed statement failed.
   2  Usage error: unknown command or option, a missing or malformed
      argument, conflicting options. Nothing was attempted.`;
 
@@ -60,6 +73,15 @@ Commands:
   adopt --from dbmate|supabase [--table t]
                           Record what dbmate or the Supabase CLI applied
                           (versions matching local files), without running.
+  verify                  Run every migration up, down and up again on a
+                          scratch database; name each down section that
+                          does not restore the schema exactly.
+  lint [name…]            Risky statements in the pending migrations (or
+                          the named ones), with the lock each takes and the
+                          live size of the table it touches.
+  rehearse [--to name]    Run the pending migrations on the target in one
+                          transaction, timing each statement and reading
+                          its locks, then roll everything back.
   help [command]          This help, or a command's (also <command> --help).
 
 ${TARGETS}
@@ -123,9 +145,14 @@ it says transaction:false), under a lock, recording each one.
   --dry-run               Print the plan and the exact SQL; change nothing.
   --allow-out-of-order    Also apply a pending migration older than the
                           newest applied one.
+  --strict                Lint what would run first, and refuse before
+                          anything runs when the lint finds an error (as
+                          studio-migrate lint would exit 1); the findings
+                          are listed.
+${RUN_LIMITS}
 
-Prints a line per migration with its time (in direct mode as each one
-finishes; through Studio when the run returns), then a summary. A failure
+Prints a line per migration with its time as each one finishes (through
+Studio, as Studio streams the run's progress), then a summary. A failure
 stops the run: the failed migration's transaction is rolled back, nothing is
 recorded as applied for it, and the rest are not attempted (exit 1).
 Applying again when everything is applied does nothing (exit 0).
@@ -147,6 +174,7 @@ back: any other is refused, naming the one to roll back first.
                           them) as rolled back without running SQL (it was
                           undone by hand, or has no down section).
   --dry-run               Print the down SQL; change nothing.
+${RUN_LIMITS}
 
 With --to or --steps each migration is its own unit, a line printed as each
 finishes, and the run stops at the first failure (those rolled back before
@@ -220,6 +248,83 @@ Examples:
   studio-migrate adopt --from dbmate --table legacy.schema_migrations
   studio-migrate adopt --from supabase --url https://studio.example`,
 
+  verify: `Checks that every down section undoes its up exactly, without touching
+any real database: on a scratch database, each migration in order is run up,
+down and up again, and the schema (tables, columns with their types,
+defaults and nullability, constraints, indexes, functions with their bodies,
+triggers, views, sequences, types, policies, grants, comments) is compared
+before the up and after the down, and after the first and second up.
+
+  --migrations-dir <dir>  The migration files. Default: MIGRATIONS_DIR, else
+                          ./migrations.
+  --scratch-url <url>     An empty throwaway database on a real PostgreSQL
+                          server, for migrations PGlite cannot run (e.g. an
+                          extension it lacks). Refused unless it is empty;
+                          left holding the migrations' schema afterwards.
+                          Default: an in-memory PGlite, thrown away.
+
+Each migration is inverse, irreversible (no down section: a warning, its up
+is kept for the next ones), NOT INVERSE (the down leaves something behind,
+drops too much or changes something), SECOND UP DIFFERS (the up depends on
+something its down leaves, such as data) or FAILED (a section failed, with
+Postgres' message; the rest are not run). Prints a table and every
+difference in full. Exits 1 on any of the last three. DATABASE_URL is never
+read: verify cannot run on the platform database.
+
+Examples:
+  studio-migrate verify
+  studio-migrate verify --migrations-dir db/migrations --json
+  studio-migrate verify --scratch-url postgres://localhost/verify_scratch`,
+
+  lint: `Lints the up sections of the pending migrations (or of the migrations
+named, applied or not) with PostgreSQL's own parser, and lists each risky
+statement: its rule, level, migration and line, the table it touches with
+that table's size on the target (estimated rows and bytes, from the
+catalog), the lock it takes, and why it matters — with the safe way to do
+it. Sessions that hold a conflicting lock on the table right now are named.
+A -- lint:ignore <rule> <reason> comment on the line above a statement
+accepts it knowingly: it is listed as accepted, not counted.
+
+  [name…]                 Lint these migrations instead of the pending ones.
+  --lock-timeout <ms>     The lock_timeout an apply would be given (e.g. with
+                          apply --lock-timeout): waits are worded for it.
+
+Reads only. Exits 1 when a finding is an error (apply --strict refuses
+then), 0 when there are only warnings or none.
+
+Examples:
+  studio-migrate lint --database-url "$DATABASE_URL"
+  studio-migrate lint 009_index_user_emails --url https://studio.example
+  studio-migrate lint --json`,
+
+  rehearse: `Runs what apply would run — the pending migrations, or those up to --to
+<name> — on the target itself, inside ONE transaction, under the engine's
+lock and statement timeouts, then rolls it all back: nothing is applied or
+recorded, the schema and data are as they were. Each statement is timed by
+the database and the locks it took are read from pg_locks: a table of
+migration, line, statement, time and locks, so that a statement that locks
+a busy table for seconds shows before anyone applies it.
+
+  --to <name>             Rehearse every pending migration up to and
+                          including it.
+  --allow-out-of-order    Also rehearse a pending migration older than the
+                          newest applied one.
+${RUN_LIMITS}
+
+A transaction:false migration (e.g. CREATE INDEX CONCURRENTLY) cannot run
+inside a transaction that is rolled back: it is listed as not rehearsable,
+and the ones after it are rehearsed without its changes. The first statement
+that fails ends the rehearsal (exit 1), with Postgres' message. It takes the
+migrations lock while it runs, and holds the locks its statements take until
+it rolls back; with --url, raise --timeout for a long rehearsal. PostgreSQL
+still counts rows a rolled-back statement wrote in pg_stat_user_tables, and
+a sequence nextval() advanced stays advanced.
+
+Examples:
+  studio-migrate rehearse --database-url "$DATABASE_URL"
+  studio-migrate rehearse --to 009_index_user_emails --url https://studio.example
+  studio-migrate rehearse --lock-timeout 200 --json`,
+
   new: `Creates the next-numbered migration file in the migrations directory
 (--migrations-dir, else MIGRATIONS_DIR, else ./migrations; created if
 missing): one past the highest version there, zero-padded like the others.
@@ -239,7 +344,7 @@ Example:
 
 export function helpText(topic: CommandName | null): string {
   if (topic === null || topic === "help") return GLOBAL;
-  const needsTarget = topic !== "new";
+  const needsTarget = topic !== "new" && topic !== "verify";
   return [
     "Usage:",
     `  ${USAGE[topic]}`,

@@ -1,79 +1,82 @@
+import type { Remedy } from "@studio/migrations-core";
 import { describe, expect, it } from "vitest";
-import { hintFor, namesIn, problemHint } from "./hints.ts";
+import { hintFor, pasteTarget, problemHint, remedyHint, shellWord } from "./hints.ts";
 
-describe("namesIn", () => {
-  it("finds every name the loader takes, whole: dbmate's, bare versions, dots and dashes", () => {
+const NO_FLAGS = { url: null, databaseUrl: null, migrationsDir: null, actor: null };
+
+describe("pasteTarget", () => {
+  it("carries the target flags, never the secret or a password, quoted for a shell", () => {
+    expect(pasteTarget(NO_FLAGS)).toBe("");
+    expect(pasteTarget({ ...NO_FLAGS, url: "https://ops:pw@studio.example/base" })).toBe(
+      " --url https://studio.example/base",
+    );
     expect(
-      namesIn(
-        "Applied migrations changed on disk since they were applied: 20240101120000_create-users-table, 008_add_active_org_tracking, 20240102000000, 9_Add-Billing.v2.",
-      ),
-    ).toEqual([
-      "20240101120000_create-users-table",
-      "008_add_active_org_tracking",
-      "20240102000000",
-      "9_Add-Billing.v2",
-    ]);
+      pasteTarget({
+        ...NO_FLAGS,
+        databaseUrl: "postgres://app:s3cret@db.internal:5432/platform?sslmode=require",
+        migrationsDir: "db/my migrations",
+        actor: "deploy bot",
+      }),
+    ).toBe(
+      " --database-url 'postgres://app@db.internal:5432/platform?sslmode=require' --migrations-dir 'db/my migrations' --actor 'deploy bot'",
+    );
   });
 
-  it("takes a name's last '.' for the sentence's full stop, and reads names in quotes and parentheses", () => {
-    expect(namesIn('No migration named "20240101120000_create-users-table" exists.')).toEqual([
-      "20240101120000_create-users-table",
-    ]);
-    expect(namesIn("Applies are blocked: 7_x (failed), 8_y (interrupted) ran outside.")).toEqual([
-      "7_x",
-      "8_y",
-    ]);
-    expect(namesIn("…: 008_ends-in-dot..")).toEqual(["008_ends-in-dot."]);
-  });
-
-  it("skips digits inside a word and what the rule refuses (.., over 200 characters)", () => {
-    expect(namesIn("abc123_x v2_3 008_a..b")).toEqual([]);
-    expect(namesIn(`1_${"a".repeat(199)} and 2_ok`)).toEqual(["2_ok"]);
-    expect(namesIn("once: 001_a, again: 001_a.")).toEqual(["001_a"]);
+  it("quotes what a shell would otherwise split or expand", () => {
+    expect(shellWord("008_add_active_org_tracking")).toBe("008_add_active_org_tracking");
+    expect(shellWord("it's $HOME")).toBe(`'it'\\''s $HOME'`);
   });
 });
 
-describe("hintFor", () => {
-  it("names a dbmate-named migration whole in the command it suggests", () => {
-    const blocked = hintFor(
-      "MIGRATION_BLOCKED",
-      "Applies are blocked: 20240101120000_create-users-table (interrupted) ran outside a transaction and may have left partial changes.",
-      null,
-      null,
-    );
-    expect(blocked).toContain("studio-migrate resolve 20240101120000_create-users-table --applied");
+describe("remedyHint", () => {
+  const target = " --url https://studio.example";
 
-    const drift = hintFor(
-      "CHECKSUM_DRIFT",
-      "Applied migrations changed on disk since they were applied: 20240101120000_create-users-table, 20240102000000_Add.Index.",
-      null,
-      null,
+  it("names a dbmate-named migration whole, with the target, in every command it suggests", () => {
+    const blocked = remedyHint(
+      { kind: "resolve", migrationName: "20240101120000_create-users-table", attempt: "apply" },
+      target,
+    );
+    expect(blocked).toContain(
+      "`studio-migrate resolve 20240101120000_create-users-table --applied --url https://studio.example`",
+    );
+    const drift = remedyHint(
+      {
+        kind: "restore_or_accept_checksum",
+        migrationNames: ["20240101120000_create-users-table", "20240102000000_Add.Index"],
+      },
+      target,
     );
     expect(drift).toContain(
-      "for each of 20240101120000_create-users-table, 20240102000000_Add.Index.",
+      "`studio-migrate resolve 20240102000000_Add.Index --accept-checksum --url https://studio.example`",
     );
-
     expect(
-      hintFor(
-        "EARLIER_PENDING",
-        "Cannot apply 20240102000000_add-index alone: earlier migration is still pending: 20240101120000_create-users-table.",
-        null,
-        null,
+      remedyHint(
+        {
+          kind: "apply_up_to",
+          migrationName: "20240102000000_add-index",
+          lastPendingBefore: "20240101120000_create-users-table",
+        },
+        target,
       ),
-    ).toContain("studio-migrate apply --to 20240102000000_add-index");
+    ).toContain("`studio-migrate baseline --to 20240101120000_create-users-table --url");
   });
-});
 
-describe("problemHint for a down section that did not finish", () => {
   it("says which resolution means what for a rollback, not for an apply", () => {
-    const hint = problemHint({
-      kind: "failed",
-      migrationName: "001_x",
-      message: "001_x's rollback failed partway: boom: its down section runs outside a transaction",
-      hint: "",
-      blocking: true,
-    });
+    const hint = problemHint(
+      { remedy: { kind: "resolve", migrationName: "001_x", attempt: "rollback" } },
+      "",
+    );
     expect(hint).toContain("--rolled-back` if you finished its down section by hand");
     expect(hint).toContain("--applied` if you undid what of it ran");
+  });
+
+  it("falls back to the core's own words when there is no remedy", () => {
+    expect(hintFor(null, "Grant it: `GRANT USAGE ON SCHEMA platform TO app;`", target)).toBe(
+      "Grant it: `GRANT USAGE ON SCHEMA platform TO app;`",
+    );
+    const remedy: Remedy = { kind: "mark_rolled_back", migrationName: "003_c", inRun: false };
+    expect(hintFor(remedy, "ignored", target)).toContain(
+      "`studio-migrate rollback 003_c --mark-only --url https://studio.example`",
+    );
   });
 });

@@ -1,104 +1,115 @@
-import type { Problem } from "@studio/migrations-core";
-import { isValidMigrationName } from "@studio/migrations-core/rules";
+import type { Problem, Remedy } from "@studio/migrations-core";
 
 /**
- * The core's hints name API options (`upTo`, `markOnly`, `accept_checksum`); an operator at a
- * terminal needs the command to type. Codes and problem kinds are stable, so the translation keys
- * on them, and falls back to the core's own hint for anything it does not know.
+ * The core says what can be done as a `Remedy` (data); at a terminal that is a command to type.
+ * Every command suggested here can be pasted as it is: it carries the target flags of the run
+ * that failed (`target`, from {@link pasteTarget}), so it reaches the same Studio or database.
  */
 
 /**
- * A run of the characters a migration name is made of (SPEC §2), starting with its version and
- * not in the middle of a word; each is then held to the core's rule, `isValidMigrationName`.
+ * The flags a pasted command needs to reach the same target, with a leading space, or `""` when
+ * the environment already points there. Credentials stay out: `--secret` is never repeated
+ * (MIGRATION_SECRET is how a pipeline passes it), and a database URL loses its password (libpq's
+ * PGPASSWORD or ~/.pgpass supply it).
  */
-const CANDIDATE = /(?<![A-Za-z0-9_.-])[0-9]+(?:[_-][A-Za-z0-9_.-]*)?/g;
-
-/**
- * Migration names mentioned in a message, in order, without repeats: any name the loader takes,
- * dbmate's `20240101120000_create-users-table` and bare versions included. A name may hold `.`,
- * so one `.` ending a candidate is taken for the sentence's full stop (a name that itself ends
- * in `.` is found only when a full stop follows it).
- */
-export function namesIn(text: string): string[] {
-  const names: string[] = [];
-  for (const [candidate] of text.matchAll(CANDIDATE)) {
-    const name = candidate.endsWith(".") ? candidate.slice(0, -1) : candidate;
-    if (isValidMigrationName(name)) names.push(name);
+export function pasteTarget(flags: {
+  url: string | null;
+  databaseUrl: string | null;
+  migrationsDir: string | null;
+  actor: string | null;
+}): string {
+  const parts: string[] = [];
+  if (flags.url !== null) parts.push("--url", shellWord(withoutCredentials(flags.url, true)));
+  if (flags.databaseUrl !== null) {
+    parts.push("--database-url", shellWord(withoutCredentials(flags.databaseUrl, false)));
   }
-  return [...new Set(names)];
+  if (flags.migrationsDir !== null) parts.push("--migrations-dir", shellWord(flags.migrationsDir));
+  if (flags.actor !== null) parts.push("--actor", shellWord(flags.actor));
+  return parts.length === 0 ? "" : ` ${parts.join(" ")}`;
 }
 
-function resolveCommand(name: string): string {
-  return `\`studio-migrate resolve ${name} --applied\` if it was finished by hand, or \`studio-migrate resolve ${name} --rolled-back\` if it was undone by hand (to run it again)`;
+/** The remedy as what to type, each command pasteable with `target` (see {@link pasteTarget}). */
+export function remedyHint(remedy: Remedy, target: string): string {
+  const run = (args: string) => `\`studio-migrate ${args}${target}\``;
+  switch (remedy.kind) {
+    case "wait_for_other_run":
+      return `Wait for the other run to finish, then retry; see what runs with ${run("status")}.`;
+    case "resolve": {
+      const { migrationName: name } = remedy;
+      return remedy.attempt === "apply"
+        ? `Inspect the database, then: ${run(`resolve ${shellWord(name)} --applied`)} if it was finished by hand, or ${run(`resolve ${shellWord(name)} --rolled-back`)} if it was undone by hand (to run it again).`
+        : `Inspect the database, then: ${run(`resolve ${shellWord(name)} --rolled-back`)} if you finished its down section by hand, or ${run(`resolve ${shellWord(name)} --applied`)} if you undid what of it ran (the migration stays applied).`;
+    }
+    case "restore_or_accept_checksum":
+      return `Restore the original file${remedy.migrationNames.length > 1 ? "s" : ""}, or, if the edit is cosmetic, accept it: ${remedy.migrationNames
+        .map((name) => run(`resolve ${shellWord(name)} --accept-checksum`))
+        .join(", ")}.`;
+    case "allow_out_of_order":
+      return `If running it now is safe: ${run("apply --allow-out-of-order")}; otherwise renumber the file after the newest migration.`;
+    case "apply_up_to":
+      return `Apply everything up to it: ${run(`apply --to ${shellWord(remedy.migrationName)}`)}. If the earlier ones were applied by hand, record them first: ${run(`baseline --to ${shellWord(remedy.lastPendingBefore)}`)}.`;
+    case "roll_back_first":
+      return `Roll back ${remedy.migrationName} first: ${run(`rollback ${shellWord(remedy.migrationName)}`)}.`;
+    case "mark_rolled_back": {
+      const name = shellWord(remedy.migrationName);
+      return remedy.inRun
+        ? `Roll back what was applied after it first: ${run(`rollback --to ${name}`)}; then undo ${remedy.migrationName} by hand and record that: ${run(`rollback ${name} --mark-only`)}. If every migration of the run was undone by hand, run it again with --mark-only.`
+        : `Undo it by hand if needed, then record that: ${run(`rollback ${name} --mark-only`)}.`;
+    }
+    case "restore_file":
+      return remedy.recorded === "applied"
+        ? `Restore the file (is this an older build?), or if it was undone by hand: ${run(`rollback ${shellWord(remedy.migrationName)} --mark-only`)}.`
+        : `Restore the file (is this an older build?), or if it is gone for good: inspect the database, then ${run(`resolve ${shellWord(remedy.migrationName)} --rolled-back`)}.`;
+    case "fix_and_apply":
+      return `Fix the migration, then apply it again: ${run(`apply ${shellWord(remedy.migrationName)}`)}.`;
+    case "fix_file":
+      return remedy.blocking
+        ? `Fix or remove ${remedy.file}. Until it loads, only applies up to an earlier migration run (${run("apply --to <name>")}); status, history and rollbacks go on.`
+        : `Nothing is blocked; fix ${remedy.file} to clear the warning.`;
+    case "check_name":
+      return `Check the name against ${run("status")} (a name is the file name without .sql).`;
+    case "name_history_table":
+      return remedy.tool === "dbmate"
+        ? "Name the table dbmate used with --table (dbmate's --migrations-table), schema-qualified if it is not in the connection's current schema."
+        : "The Supabase CLI records its history in supabase_migrations.schema_migrations; name another table with --table.";
+    case "name_applied_migration":
+      return `${remedy.migrationName} is not applied: name an applied migration (see ${run("status")}); everything applied after it is rolled back, and it stays applied.`;
+    case "fewer_steps":
+      return `Ask for at most ${remedy.applied}: ${run(`rollback --steps ${remedy.applied}`)} rolls back everything applied.`;
+    case "refresh_and_retry":
+      return `Look at the current state (${run("status")}), then retry.`;
+    case "check_state_then_retry":
+      return `The database did not answer: check the migration's state with ${run("status")} before retrying.`;
+  }
 }
 
-function acceptCommand(names: readonly string[]): string {
-  return names.length <= 1
-    ? `\`studio-migrate resolve ${names[0] ?? "<name>"} --accept-checksum\``
-    : `\`studio-migrate resolve <name> --accept-checksum\` for each of ${names.join(", ")}`;
-}
-
-/** The hint for an error code, in CLI terms. */
+/** The hint for a refusal: its remedy as a command, else the core's own words. */
 export function hintFor(
-  code: string,
-  message: string,
-  migrationName: string | null,
+  remedy: Remedy | null,
   coreHint: string | null,
+  target: string,
 ): string | null {
-  const names = namesIn(message);
-  const name = migrationName ?? names[0] ?? "<name>";
-  switch (code) {
-    case "EARLIER_PENDING":
-      return `Apply everything up to it: \`studio-migrate apply --to ${name}\`. If the earlier ones were applied by hand, record them first: \`studio-migrate baseline --to <the last of them>\`.`;
-    case "OUT_OF_ORDER":
-      return "If running it now is safe, apply again with --allow-out-of-order; otherwise renumber the file after the newest migration.";
-    case "CHECKSUM_DRIFT":
-      return `Restore the original file, or, if the edit is cosmetic, accept it: ${acceptCommand(
-        // The drift message names only the drifted migrations.
-        migrationName === null ? names : [migrationName],
-      )}.`;
-    case "MIGRATION_BLOCKED":
-      return `Inspect the database, then: ${resolveCommand(name)}.`;
-    case "NO_DOWN_MIGRATION":
-      // A run (--to / --steps) refused because one of its migrations has no down section.
-      if (message.includes(" is among them ")) {
-        return `Roll back what was applied after it first: \`studio-migrate rollback --to ${name}\`; then undo ${name} by hand and record that: \`studio-migrate rollback ${name} --mark-only\`. If every migration of the run was undone by hand, run it again with --mark-only.`;
-      }
-      return `Undo it by hand if needed, then record that: \`studio-migrate rollback ${name} --mark-only\`.`;
-    case "MIGRATION_NOT_FOUND":
-      return "Check the name against `studio-migrate status` (a name is the file name without .sql).";
-    default:
-      return coreHint === null ? null : cliWording(coreHint);
-  }
+  return remedy === null ? coreHint : remedyHint(remedy, target);
 }
 
-/** The hint for a problem `status` reports, in CLI terms. */
-export function problemHint(problem: Problem): string {
-  const name = problem.migrationName ?? "<name>";
-  switch (problem.kind) {
-    case "drift":
-      return `Restore the original file, or, if the edit is cosmetic, accept it: ${acceptCommand([name])}.`;
-    case "interrupted":
-    case "failed":
-      if (!problem.blocking) return "Fix the migration, then apply it again.";
-      // A down section that ran outside a transaction and did not finish.
-      if (problem.message.startsWith(`${name}'s rollback `)) {
-        return `Inspect the database, then: \`studio-migrate resolve ${name} --rolled-back\` if you finished its down section by hand, or \`studio-migrate resolve ${name} --applied\` if you undid what of it ran (the migration stays applied).`;
-      }
-      return `Inspect the database, then: ${resolveCommand(name)}.`;
-    case "missing":
-      return `Restore the file (is this an older build?), or if it was undone by hand: \`studio-migrate rollback ${name} --mark-only\`.`;
-    case "out_of_order":
-      return "If running it now is safe: `studio-migrate apply --allow-out-of-order`; otherwise renumber it after the newest migration.";
-    default:
-      return cliWording(problem.hint);
-  }
+/** The hint for a problem `status` reports. */
+export function problemHint(problem: Pick<Problem, "remedy">, target: string): string {
+  return remedyHint(problem.remedy, target);
 }
 
-function cliWording(hint: string): string {
-  return hint
-    .replace(/\bwith markOnly\b|\bmarkOnly\b/g, "with --mark-only")
-    .replace(/\ballowOutOfOrder\b/g, "--allow-out-of-order")
-    .replace(/\bupTo\b/g, "--to")
-    .replace(/\(accept_checksum\)|\baccept_checksum\b/g, "--accept-checksum");
+/** A word for a POSIX shell: as is when it is safe, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function withoutCredentials(raw: string, dropUser: boolean): string {
+  try {
+    const url = new URL(raw);
+    if (url.password === "" && (!dropUser || url.username === "")) return raw;
+    url.password = "";
+    if (dropUser) url.username = "";
+    return url.toString();
+  } catch {
+    return raw;
+  }
 }

@@ -4,11 +4,20 @@ import {
   formatFileProblem,
   InvalidMigrationFileError,
   isMigrationError,
+  LintRefusedError,
+  type MigrationTimeouts,
 } from "@studio/migrations-core";
 import { createPostgresExecutor, refusalOf } from "@studio/migrations-postgres";
 import { CommandFailure } from "./failures.ts";
 import { hintFor } from "./hints.ts";
-import type { FinishedRollback, FinishedStep, Target, TargetConfig } from "./target.ts";
+import { lintRefusal } from "./lint-output.ts";
+import type {
+  FinishedRollback,
+  FinishedStep,
+  RunTimeouts,
+  Target,
+  TargetConfig,
+} from "./target.ts";
 
 type DirectConfig = Extract<TargetConfig, { mode: "direct" }>;
 
@@ -29,6 +38,8 @@ export function openDirectTarget(config: DirectConfig): Target {
   const engine = createMigrationEngine({
     executor,
     source: directorySource(config.migrationsDir),
+    // Only `lint` and `apply --strict` load the parser (WebAssembly): not a plain apply.
+    linter: async () => (await import("@studio/migrations-lint")).loadLinter(),
     onAttempt: (attempt) => {
       if (attempt.action === "rollback") {
         onRolledBack?.({
@@ -72,13 +83,16 @@ export function openDirectTarget(config: DirectConfig): Target {
             upTo: request.upTo ?? undefined,
             dryRun: request.dryRun,
             allowOutOfOrder: request.allowOutOfOrder,
+            strict: request.strict,
             actor,
+            timeouts: engineTimeouts(request.timeouts),
           });
         } finally {
           onFinished = null;
         }
       }),
-    rollback: (request) => guard(() => engine.rollback({ ...request, actor })),
+    rollback: ({ timeouts, ...request }) =>
+      guard(() => engine.rollback({ ...request, actor, timeouts: engineTimeouts(timeouts) })),
     rollbackMany: (request, finished) =>
       guard(async () => {
         onRolledBack = finished;
@@ -90,6 +104,7 @@ export function openDirectTarget(config: DirectConfig): Target {
             markOnly: request.markOnly,
             dryRun: request.dryRun,
             actor,
+            timeouts: engineTimeouts(request.timeouts),
           });
         } finally {
           onRolledBack = null;
@@ -108,7 +123,38 @@ export function openDirectTarget(config: DirectConfig): Target {
           migrationName: query.migrationName ?? undefined,
         }),
       ),
+    lint: (request) =>
+      guard(() =>
+        engine.lint({
+          ...(request.migrationNames.length === 0
+            ? {}
+            : { migrationNames: request.migrationNames }),
+          timeouts: engineTimeouts({
+            lockTimeoutMs: request.lockTimeoutMs,
+            statementTimeoutMs: null,
+          }),
+        }),
+      ),
+    rehearse: (request) =>
+      guard(() =>
+        engine.rehearse({
+          upTo: request.upTo ?? undefined,
+          allowOutOfOrder: request.allowOutOfOrder,
+          actor,
+          timeouts: engineTimeouts(request.timeouts),
+        }),
+      ),
     close: () => executor.close(),
+  };
+}
+
+/** `--lock-timeout` / `--statement-timeout` as the engine takes them (absent: its own). */
+export function engineTimeouts(timeouts: RunTimeouts): MigrationTimeouts | undefined {
+  const { lockTimeoutMs, statementTimeoutMs } = timeouts;
+  if (lockTimeoutMs === null && statementTimeoutMs === null) return undefined;
+  return {
+    ...(lockTimeoutMs === null ? {} : { lockTimeoutMs }),
+    ...(statementTimeoutMs === null ? {} : { statementTimeoutMs }),
   };
 }
 
@@ -154,20 +200,23 @@ function directFailure(error: unknown, config: DirectConfig): CommandFailure {
         details: [`database: ${config.label}`],
       });
     }
+    if (error instanceof LintRefusedError) {
+      return lintRefusal(error.report, error.message, error.hint);
+    }
     if (error instanceof InvalidMigrationFileError) {
       // The core's message joins every problem into one line; a terminal reads them better one each.
       const count = error.problems.length;
       return new CommandFailure({
         code: error.code,
         message: `${count === 1 ? "A migration file" : `${count} migration files`} cannot be loaded, so nothing can be applied:`,
-        hint: error.hint,
+        hint: hintFor(error.remedy, error.hint, config.paste),
         details: error.problems.map(formatFileProblem),
       });
     }
     return new CommandFailure({
       code: error.code,
       message: error.message,
-      hint: hintFor(error.code, error.message, migrationName, error.hint),
+      hint: hintFor(error.remedy, error.hint, config.paste),
       migrationName,
     });
   }

@@ -1,52 +1,97 @@
 import type {
   ApplyReport,
   ApplyStepResult,
+  MigrationFinishedEvent,
   RollbackReport,
   RollbackRunReport,
   RollbackStepResult,
   SqlFailure,
 } from "@studio/migrations-core";
 import type { MigrationErrorData } from "@studio/migrations-trpc";
-import { createMigrationsClient } from "@studio/migrations-trpc/client";
+import { createMigrationsClient, type MigrationsClient } from "@studio/migrations-trpc/client";
 import { CommandFailure } from "./failures.ts";
 import { hintFor } from "./hints.ts";
-import { nodeHttpFetch, UnexpectedResponseError } from "./node-http-fetch.ts";
-import type { Target, TargetConfig } from "./target.ts";
+import { lintRefusal } from "./lint-output.ts";
+import {
+  createNodeHttpFetch,
+  createNodeStreamFetch,
+  formatSeconds,
+  NoAnswerError,
+  UnexpectedResponseError,
+} from "./node-http-fetch.ts";
+import { StudioSilentError, watchRun } from "./run-watch.ts";
+import type { RunTimeouts, Target, TargetConfig } from "./target.ts";
 
 type UrlConfig = Extract<TargetConfig, { mode: "url" }>;
 
 /**
- * A running Studio, through the typed tRPC client. Studio applies a whole run in one call, so
- * there is nothing to stream: the results arrive together when it returns.
+ * A running Studio, through the typed tRPC client. Every request must be answered within
+ * `--timeout`; a run (`apply`, `rollback`) is watched over `migrations.progress` instead, so that
+ * its lines are printed as its migrations finish and a long migration still running keeps it
+ * alive (see `run-watch.ts`). Dry runs change nothing and answer at once: plain requests.
  */
-export function openUrlTarget(config: UrlConfig): Target {
+export function openUrlTarget(config: UrlConfig, note: (message: string) => void): Target {
   const client = createMigrationsClient({
     url: config.url,
     secret: config.secret,
     actor: config.actor,
-    fetch: nodeHttpFetch,
+    fetch: createNodeHttpFetch({ answerWithinMs: config.timeoutMs }),
   });
+  let runs: Promise<MigrationsClient> | null = null;
+  let saidNoStream = false;
+  /** Runs `call` (a run's mutation) watched; `onFinished` gets each migration as it finishes. */
+  const watched = async <T>(
+    call: (client: MigrationsClient, runId: string, signal: AbortSignal) => Promise<T>,
+    onFinished: (event: MigrationFinishedEvent) => void,
+  ): Promise<T> => {
+    runs ??= openRunClient(config);
+    const runClient = await runs;
+    return watchRun(
+      {
+        client: runClient,
+        timeoutMs: config.timeoutMs,
+        studio: config.label,
+        onFinished,
+        onNoStream: (message) => {
+          if (saidNoStream) return;
+          saidNoStream = true;
+          note(message);
+        },
+      },
+      (runId, signal) => call(runClient, runId, signal),
+    );
+  };
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (error) {
       if (error instanceof CommandFailure) throw error;
-      throw urlFailure(error, config);
+      throw timeoutFailure(error, config) ?? urlFailure(error, config);
     }
   };
 
   return {
     config,
     list: () => guard(() => client.list.query()),
-    apply: (request) =>
+    apply: (request, onFinished) =>
       guard(async () => {
+        const input = {
+          ...(request.migrationName === null ? {} : { migrationName: request.migrationName }),
+          ...(request.upTo === null ? {} : { upTo: request.upTo }),
+          ...(request.allowOutOfOrder ? { allowOutOfOrder: true } : {}),
+          ...(request.strict ? { strict: true } : {}),
+          ...timeoutsInput(request.timeouts),
+        };
         try {
-          return await client.apply.mutate({
-            ...(request.migrationName === null ? {} : { migrationName: request.migrationName }),
-            ...(request.upTo === null ? {} : { upTo: request.upTo }),
-            ...(request.dryRun ? { dryRun: true } : {}),
-            ...(request.allowOutOfOrder ? { allowOutOfOrder: true } : {}),
-          });
+          if (request.dryRun) return await client.apply.mutate({ ...input, dryRun: true });
+          return await watched(
+            (runClient, runId, signal) => runClient.apply.mutate({ ...input, runId }, { signal }),
+            (event) => {
+              if (event.kind !== "apply") return;
+              const { migrationName, status, executionTimeMs } = event.result;
+              onFinished({ migrationName, status, executionTimeMs });
+            },
+          );
         } catch (error) {
           // A migration that failed is a 422 carrying every step: the same report direct mode returns.
           const report = failedApply(error);
@@ -56,13 +101,21 @@ export function openUrlTarget(config: UrlConfig): Target {
       }),
     rollback: (request) =>
       guard(async () => {
+        const input = {
+          migrationName: request.migrationName,
+          ...(request.markOnly ? { markOnly: true } : {}),
+          ...timeoutsInput(request.timeouts),
+        };
         let report: RollbackReport | RollbackRunReport;
         try {
-          report = await client.rollback.mutate({
-            migrationName: request.migrationName,
-            ...(request.markOnly ? { markOnly: true } : {}),
-            ...(request.dryRun ? { dryRun: true } : {}),
-          });
+          // One migration: its line is printed with the answer; the stream keeps a long one alive.
+          report = request.dryRun
+            ? await client.rollback.mutate({ ...input, dryRun: true })
+            : await watched(
+                (runClient, runId, signal) =>
+                  runClient.rollback.mutate({ ...input, runId }, { signal }),
+                () => {},
+              );
         } catch (error) {
           const failed = failedRollback(error, request.migrationName);
           if (failed) return failed;
@@ -71,16 +124,27 @@ export function openUrlTarget(config: UrlConfig): Target {
         if ("results" in report) throw unexpectedAnswer(config, "a rollback run", "one rollback");
         return report;
       }),
-    rollbackMany: (request) =>
+    rollbackMany: (request, onFinished) =>
       guard(async () => {
+        const input = {
+          ...(request.to === null ? {} : { to: request.to }),
+          ...(request.steps === null ? {} : { steps: request.steps }),
+          ...(request.markOnly ? { markOnly: true } : {}),
+          ...timeoutsInput(request.timeouts),
+        };
         let report: RollbackReport | RollbackRunReport;
         try {
-          report = await client.rollback.mutate({
-            ...(request.to === null ? {} : { to: request.to }),
-            ...(request.steps === null ? {} : { steps: request.steps }),
-            ...(request.markOnly ? { markOnly: true } : {}),
-            ...(request.dryRun ? { dryRun: true } : {}),
-          });
+          report = request.dryRun
+            ? await client.rollback.mutate({ ...input, dryRun: true })
+            : await watched(
+                (runClient, runId, signal) =>
+                  runClient.rollback.mutate({ ...input, runId }, { signal }),
+                (event) => {
+                  if (event.kind !== "rollback") return;
+                  const { migrationName, status, executionTimeMs } = event.result;
+                  onFinished({ migrationName, status, executionTimeMs });
+                },
+              );
         } catch (error) {
           // A step that failed is a 422 carrying every step: the same report direct mode returns.
           const failed = failedRollbackRun(error, request);
@@ -107,9 +171,79 @@ export function openUrlTarget(config: UrlConfig): Target {
           ...(query.migrationName === null ? {} : { migrationName: query.migrationName }),
         }),
       ),
-    // Every request closes its connection (see node-http-fetch.ts): nothing stays open.
+    lint: (request) =>
+      guard(() =>
+        client.lint.query({
+          ...(request.migrationNames.length === 0
+            ? {}
+            : { migrationNames: [...request.migrationNames] }),
+          ...(request.lockTimeoutMs === null ? {} : { lockTimeoutMs: request.lockTimeoutMs }),
+        }),
+      ),
+    // Answered when the rehearsal has rolled back: within --timeout, like any request.
+    rehearse: (request) =>
+      guard(() =>
+        client.rehearse.mutate({
+          ...(request.upTo === null ? {} : { upTo: request.upTo }),
+          ...(request.allowOutOfOrder ? { allowOutOfOrder: true } : {}),
+          ...timeoutsInput(request.timeouts),
+        }),
+      ),
+    // Every request closes its connection (see node-http-fetch.ts), and a run's progress stream
+    // ends with the run: nothing stays open.
     close: async () => {},
   };
+}
+
+/**
+ * The client a run's mutation goes through: no answer timeout of its own (its liveness is its
+ * progress stream's, see `watchRun`), and the progress stream over the `eventsource` package
+ * (Node 20 has no `EventSource`), loaded only when a run needs it.
+ */
+async function openRunClient(config: UrlConfig): Promise<MigrationsClient> {
+  const { EventSource } = await import("eventsource");
+  return createMigrationsClient({
+    url: config.url,
+    secret: config.secret,
+    actor: config.actor,
+    fetch: createNodeHttpFetch({ answerWithinMs: null }),
+    eventSource: {
+      EventSource,
+      fetch: createNodeStreamFetch({ answerWithinMs: config.timeoutMs }),
+    },
+  });
+}
+
+/** `--lock-timeout` / `--statement-timeout` as the API takes them. */
+function timeoutsInput(timeouts: RunTimeouts) {
+  return {
+    ...(timeouts.lockTimeoutMs === null ? {} : { lockTimeoutMs: timeouts.lockTimeoutMs }),
+    ...(timeouts.statementTimeoutMs === null
+      ? {}
+      : { statementTimeoutMs: timeouts.statementTimeoutMs }),
+  };
+}
+
+/**
+ * Studio said nothing for `--timeout`: a request went unanswered, or a run's progress stopped.
+ * A run may still be going on there, so the hint points at `status` before anything is retried.
+ */
+function timeoutFailure(error: unknown, config: UrlConfig): CommandFailure | null {
+  const check = `\`studio-migrate status${config.paste}\``;
+  if (error instanceof StudioSilentError) {
+    return new CommandFailure({
+      code: "STUDIO_TIMEOUT",
+      message: error.message,
+      hint: `The run may still be going on in Studio: check with ${check} before running it again. If Studio is only slow to answer, raise --timeout (now ${formatSeconds(config.timeoutMs)}).`,
+    });
+  }
+  const silent = causes(error).find((cause) => cause instanceof NoAnswerError);
+  if (silent === undefined) return null;
+  return new CommandFailure({
+    code: "STUDIO_TIMEOUT",
+    message: `Studio at ${config.label} did not answer within ${formatSeconds(config.timeoutMs)}.`,
+    hint: `Check that Studio is up and answering (${config.label}/api/health); if it is only slow, raise --timeout.`,
+  });
 }
 
 /** What a `TRPCClientError` carries, read defensively: a proxy in between may answer anything. */
@@ -141,9 +275,25 @@ function clientError(error: unknown): ClientError | null {
 function failedApply(error: unknown): ApplyReport | null {
   const migration = clientError(error)?.migration;
   if (migration?.code !== "MIGRATION_FAILED" || !Array.isArray(migration.results)) return null;
-  const results = migration.results.filter(isStepResult);
+  const results = withFailure(migration.results.filter(isStepResult), migration.failure);
   const failed = results.find((step) => step.status === "failed") ?? null;
   return failed ? { dryRun: false, results, failed } : null;
+}
+
+/**
+ * The database's message travels once in a 422, in `failure`: the failed step gets it back, as
+ * an older Studio sent it in the step itself.
+ */
+function withFailure<Step extends { status: string; error: unknown }>(
+  results: Step[],
+  failure: unknown,
+): Step[] {
+  if (failure === null || failure === undefined) return results;
+  return results.map((step) =>
+    step.status === "failed" && (step.error === null || step.error === undefined)
+      ? { ...step, error: failure }
+      : step,
+  );
 }
 
 /**
@@ -183,7 +333,10 @@ function failedRollbackRun(
 ): RollbackRunReport | null {
   const migration = clientError(error)?.migration;
   if (migration?.code !== "MIGRATION_FAILED" || !Array.isArray(migration.results)) return null;
-  const results = migration.results.filter(isStepResult) as unknown as RollbackStepResult[];
+  const results = withFailure(
+    migration.results.filter(isStepResult) as unknown as RollbackStepResult[],
+    migration.failure,
+  );
   const failed = results.find((step) => step.status === "failed") ?? null;
   return failed
     ? {
@@ -207,7 +360,10 @@ function urlFailure(error: unknown, config: UrlConfig): CommandFailure {
     });
   }
   if (shape.migration !== null) {
-    const { code, hint, migrationName, failure } = shape.migration;
+    const { code, remedy, hint, migrationName, failure } = shape.migration;
+    if (code === "LINT_REFUSED" && isRecord(shape.migration.lint)) {
+      return lintRefusal(shape.migration.lint, shape.message, hint);
+    }
     if (code === "EXECUTOR_UNAVAILABLE") {
       return new CommandFailure({
         code,
@@ -231,7 +387,7 @@ function urlFailure(error: unknown, config: UrlConfig): CommandFailure {
     return new CommandFailure({
       code,
       message: shape.message,
-      hint: hintFor(code, shape.message, migrationName, hint),
+      hint: hintFor(remedy, hint, config.paste),
       migrationName,
       failure: failure as SqlFailure | null,
     });

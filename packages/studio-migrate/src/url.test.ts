@@ -113,7 +113,7 @@ describe("through Studio (--url)", () => {
     expect(await tableExists(database.url, "half_done")).toBe(false);
   });
 
-  it("a refusal keeps its code and a hint in CLI terms", async () => {
+  it("a refusal keeps its code and a hint in CLI terms, pasteable: it carries --url", async () => {
     await startStudio(WIDGETS);
 
     const result = await cli(["apply", "002_add_widget_name", "--json"]);
@@ -124,7 +124,9 @@ describe("through Studio (--url)", () => {
       error: {
         code: "EARLIER_PENDING",
         migrationName: "002_add_widget_name",
-        hint: expect.stringContaining("`studio-migrate apply --to 002_add_widget_name`"),
+        hint: expect.stringMatching(
+          /`studio-migrate apply --to 002_add_widget_name --url http:\/\/127\.0\.0\.1:\d+\/?`/,
+        ),
       },
     });
     expect(await trackedRows(database.url)).toEqual([]);
@@ -208,7 +210,7 @@ describe("through Studio (--url)", () => {
 
     const history = await cli(["history", "--limit", "1"]);
     expect(history.code).toBe(0);
-    expect(history.stdout).toMatch(/003_create_gadgets\s+resolve\s+succeeded/);
+    expect(history.stdout).toMatch(/003_create_gadgets\s+resolve --applied\s+succeeded/);
     expect(history.stdout).toMatch(/Next cursor: \d+/);
   });
 

@@ -41,7 +41,54 @@ describe("usage errors exit 2, with a short usage hint on stderr, and attempt no
       "resolve needs exactly one of --applied, --rolled-back or --accept-checksum (got --applied and --rolled-back).",
     ],
     [["history", "--limit", "0"], "--limit must be a whole number from 1 to 500"],
-    [["history", "--cursor", "abc"], "--cursor must be the value a previous page printed"],
+    [["history", "--cursor", "abc"], "--cursor must be the next cursor a previous page printed"],
+    [
+      ["history", "--cursor", "9223372036854775808"],
+      '--cursor must be the next cursor a previous page printed: a whole number from 1 to 9223372036854775807 (got "9223372036854775808").',
+    ],
+    [["aply"], 'Unknown command "aply". Did you mean apply?'],
+    [["stauts"], 'Unknown command "stauts". Did you mean status?'],
+    [["rollbak", "001_a"], 'Unknown command "rollbak". Did you mean rollback?'],
+    [["xyzzy"], 'Unknown command "xyzzy".'],
+    [["apply", "--dry-rn"], 'Unknown option "--dry-rn". Did you mean --dry-run?'],
+    [
+      ["apply", "--lock-timout", "5"],
+      'Unknown option "--lock-timout". Did you mean --lock-timeout?',
+    ],
+    [
+      ["status", "--database-url", "not-a-url"],
+      '--database-url must be a postgres:// URL, e.g. postgres://user@db.internal:5432/platform (got "not-a-url").',
+    ],
+    [
+      ["status", "--database-url", "https://studio.example"],
+      "--database-url must be a postgres:// URL, e.g. postgres://user@db.internal:5432/platform; https:// is a Studio's, given with --url.",
+    ],
+    [
+      ["status", "--url", "studio.example"],
+      '--url must be Studio\'s http:// or https:// base URL, e.g. https://studio.example (got "studio.example": did you mean https://studio.example?).',
+    ],
+    [
+      ["status", "--url", "postgres://db/platform"],
+      "--url must be Studio's http:// or https:// base URL, e.g. https://studio.example, not a database URL: give the database itself with --database-url.",
+    ],
+    [["status", "--timeout", "5"], "--timeout is only for --url"],
+    [
+      ["status", "--url", "http://x", "--timeout", "0"],
+      "--timeout must be a number of seconds above 0",
+    ],
+    [
+      ["status", "--url", "http://x", "--timeout", "soon"],
+      '--timeout must be a number of seconds above 0 and at most 86400, e.g. 15 or 2.5 (got "soon").',
+    ],
+    [["status", "--lock-timeout", "5"], "status does not take --lock-timeout."],
+    [
+      ["apply", "--lock-timeout", "600001"],
+      "--lock-timeout must be a whole number of milliseconds from 1 to 600000",
+    ],
+    [
+      ["rollback", "--steps", "1", "--statement-timeout", "1.5"],
+      "--statement-timeout must be a whole number of milliseconds",
+    ],
     [["status", "--secret", "s"], "--secret is only for --url"],
     [["status", "--url", "ftp://studio"], "--url must be Studio's http:// or https:// base URL"],
     [
