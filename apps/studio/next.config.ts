@@ -4,7 +4,8 @@ const config: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   // Native and WASM database drivers are loaded by Node at run time, not bundled.
-  serverExternalPackages: ["@electric-sql/pglite", "pg"],
+  // The lint is external too: it loads its parser's WebAssembly next to its own libpg-query.
+  serverExternalPackages: ["@electric-sql/pglite", "pg", "@studio/migrations-lint"],
 };
 
 export default config;

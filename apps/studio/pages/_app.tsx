@@ -2,6 +2,7 @@ import "../styles/globals.css";
 import { QueryClientProvider } from "@tanstack/react-query";
 import type { AppProps } from "next/app";
 import { useState } from "react";
+import { Toaster } from "../components/ui/Toaster";
 import { makeQueryClient, makeTRPCClient, TRPCProvider } from "../utils/trpc";
 
 export default function StudioApp({ Component, pageProps }: AppProps) {
@@ -12,6 +13,7 @@ export default function StudioApp({ Component, pageProps }: AppProps) {
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
         <Component {...pageProps} />
+        <Toaster />
       </TRPCProvider>
     </QueryClientProvider>
   );

@@ -1,5 +1,5 @@
-import { SessionRedirect } from "../components/auth/SessionRedirect";
+import { HomePage } from "../components/interfaces/Home/HomePage";
 
-export default function IndexPage() {
-  return <SessionRedirect />;
+export default function IndexRoute() {
+  return <HomePage />;
 }

@@ -1,8 +1,9 @@
 // `npm start`: builds Studio and serves it on HOST:PORT (default 127.0.0.1:3000), on the embedded
-// database unless DATABASE_URL or PG_META_URL says otherwise. Without MIGRATION_SECRET it makes
-// one for this run and prints it with the address, so a new user can sign in.
+// database unless DATABASE_URL or PG_META_URL says otherwise. MIGRATION_SECRET is Studio's own
+// business (SPEC §6): it refuses to start without one against a real database in production, and
+// on the embedded database makes one, prints it once and keeps it in the data directory. Nothing
+// here may make one up, or Studio's check would never see the secret missing.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -11,11 +12,6 @@ const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
 const host = process.env.HOST ?? "127.0.0.1";
 const port = process.env.PORT ?? "3000";
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
-let generated = false;
-if (!env.MIGRATION_SECRET) {
-  env.MIGRATION_SECRET = randomBytes(24).toString("base64url");
-  generated = true;
-}
 
 if (process.env.STUDIO_SKIP_BUILD !== "1") {
   console.log("[studio] building…");
@@ -44,8 +40,8 @@ for (let i = 0; i < 600; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 console.log(`\n  Studio is running at ${url}/migrations`);
-if (generated)
-  console.log(
-    `  Sign in with this migration secret (generated for this run): ${env.MIGRATION_SECRET}\n`,
-  );
-else console.log("  Sign in with your MIGRATION_SECRET.\n");
+console.log(
+  env.MIGRATION_SECRET
+    ? "  Sign in with your MIGRATION_SECRET.\n"
+    : "  Sign in with the MIGRATION_SECRET Studio generated: printed above on its first start, and\n  kept in its data directory (the [studio] line above says where).\n",
+);

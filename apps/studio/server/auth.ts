@@ -1,76 +1,28 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { ACTOR_RULE, isValidActor } from "@studio/migrations-core/rules";
+import { ACTOR_RULE } from "@studio/migrations-core/rules";
 import { authenticateSecretHeaders, SECRET_HEADER } from "@studio/migrations-trpc";
+import { logAuthEvent } from "./auth-log.ts";
+import { studioAuthStore } from "./auth-store.ts";
+import { type AddressedRequest, clientAddress } from "./client-address.ts";
 import { studioConfig } from "./config.ts";
+import { sessionActor } from "./sessions.ts";
 
 /**
- * Two ways in (SPEC §5): the secret header, for servers and scripts; or a signed session cookie,
- * for the browser, set by the sign-in page. A cookie rides along on cross-site requests, so a
- * cookie-authenticated request that changes anything must also carry `x-studio-csrf` — a custom
- * header a cross-site form or image cannot send — and, when the browser says where it comes from,
- * come from this origin. The cookie is SameSite=Strict besides.
+ * Two ways in (SPEC §5): the secret header, for servers and scripts; or a session cookie, for the
+ * browser, set by the sign-in page (`sessions.ts`). A cookie rides along on cross-site requests,
+ * so a cookie-authenticated request that changes anything must also carry `x-studio-csrf` — a
+ * custom header a cross-site form or image cannot send — and, when the browser says where it
+ * comes from, come from this origin. The cookie is SameSite=Strict besides.
  */
 
-export const SESSION_COOKIE = "studio_session";
+export { SESSION_COOKIE } from "./sessions.ts";
 export const CSRF_HEADER = "x-studio-csrf";
-const SESSION_TTL_SECONDS = 12 * 60 * 60;
 
 export type Caller =
   | { ok: true; actor: string; via: "secret" | "session" }
-  | { ok: false; status: 400 | 401 | 403; message: string };
+  | { ok: false; status: 400 | 401 | 403 | 503; message: string };
 
-// Sessions are signed with a key derived from the secret: rotating the secret signs everyone out.
-function sessionKey(): Buffer {
-  return createHmac("sha256", studioConfig().secret).update("studio-session-v1").digest();
-}
-
-function sign(payload: string): string {
-  return createHmac("sha256", sessionKey()).update(payload).digest("base64url");
-}
-
-export function createSessionCookie(actor: string, secure: boolean, now = Date.now()): string {
-  const payload = Buffer.from(
-    JSON.stringify({ actor, exp: Math.floor(now / 1000) + SESSION_TTL_SECONDS }),
-  ).toString("base64url");
-  return serializeCookie(`${payload}.${sign(payload)}`, SESSION_TTL_SECONDS, secure);
-}
-
-export function clearSessionCookie(secure: boolean): string {
-  return serializeCookie("", 0, secure);
-}
-
-function serializeCookie(value: string, maxAge: number, secure: boolean): string {
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? "; Secure" : ""}`;
-}
-
-/** The actor of a valid, unexpired session cookie, or null. */
-export function sessionActor(cookieHeader: string | undefined, now = Date.now()): string | null {
-  const raw = cookieHeader
-    ?.split(";")
-    .map((part) => part.trim())
-    .find((part) => part.startsWith(`${SESSION_COOKIE}=`))
-    ?.slice(SESSION_COOKIE.length + 1);
-  if (!raw) return null;
-  const [payload, signature] = raw.split(".");
-  if (!payload || !signature) return null;
-  const expected = Buffer.from(sign(payload));
-  const given = Buffer.from(signature);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-  try {
-    const session = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as {
-      actor?: unknown;
-      exp?: unknown;
-    };
-    if (typeof session.actor !== "string" || !isValidActor(session.actor)) return null;
-    if (typeof session.exp !== "number" || session.exp * 1000 < now) return null;
-    return session.actor;
-  } catch {
-    return null;
-  }
-}
-
-export interface RequestLike {
+export interface RequestLike extends AddressedRequest {
   method?: string | undefined;
   headers: IncomingHttpHeaders;
 }
@@ -80,14 +32,22 @@ export function isSecureRequest(req: RequestLike): boolean {
   return req.headers["x-forwarded-proto"] === "https";
 }
 
+/** Where the request comes from, for the throttle and the logs (`STUDIO_TRUSTED_PROXIES`). */
+export function requestAddress(req: AddressedRequest): string {
+  return clientAddress(req, studioConfig().trustedProxies);
+}
+
+export const SESSION_UNAVAILABLE_MESSAGE =
+  "Studio's database is not answering, so the session cannot be checked. Try again shortly.";
+
 /**
  * Who is calling. `changes` says whether the request can change anything (every POST does), which
  * is when a cookie alone is not enough.
  */
-export function identifyCaller(
+export async function identifyCaller(
   req: RequestLike,
   changes = req.method !== "GET" && req.method !== "HEAD",
-): Caller {
+): Promise<Caller> {
   const config = studioConfig();
   if (req.headers[SECRET_HEADER] !== undefined) {
     const auth = authenticateSecretHeaders(req.headers, config.secret);
@@ -99,9 +59,16 @@ export function identifyCaller(
         message: `x-migration-actor must be ${ACTOR_RULE}.`,
       };
     }
+    if (auth.reason === "wrong_secret") countWrongHeaderSecret(requestAddress(req));
     return { ok: false, status: 401, message: "The migration secret was not accepted." };
   }
-  const actor = sessionActor(req.headers.cookie);
+  let actor: string | null;
+  try {
+    actor = await sessionActor(req.headers.cookie);
+  } catch (error) {
+    console.error(`[studio] ${error instanceof Error ? error.message : String(error)}`);
+    return { ok: false, status: 503, message: SESSION_UNAVAILABLE_MESSAGE };
+  }
   if (actor === null) {
     return {
       ok: false,
@@ -129,4 +96,31 @@ function isSameSiteRequest(req: RequestLike): boolean {
   } catch {
     return false;
   }
+}
+
+/** Beyond this many recordings in flight, a wrong header secret is logged but not counted. */
+const MAX_RECORDINGS_IN_FLIGHT = 16;
+let recordingsInFlight = 0;
+
+/**
+ * A wrong `x-migration-secret` counts toward its address's tally (so guessing through the API
+ * also pauses that address's sign-ins) and is logged. Recorded after the answer, not before it:
+ * the call's 401 stays exactly what it was — same status, body and timing — whether the database
+ * answers or not, and a flood cannot queue unbounded work on the database.
+ */
+function countWrongHeaderSecret(address: string): void {
+  if (recordingsInFlight >= MAX_RECORDINGS_IN_FLIGHT) {
+    logAuthEvent({ event: "auth_wrong_secret", via: "header", address, failures: null });
+    return;
+  }
+  recordingsInFlight++;
+  void studioAuthStore()
+    .then((store) => store.recordWrongSecret(address, "header"))
+    .then(
+      (failures) => logAuthEvent({ event: "auth_wrong_secret", via: "header", address, failures }),
+      () => logAuthEvent({ event: "auth_wrong_secret", via: "header", address, failures: null }),
+    )
+    .finally(() => {
+      recordingsInFlight--;
+    });
 }

@@ -1,6 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { parseTrustedProxies, type TrustedProxies } from "./client-address.ts";
+import { type MigrationSecret, resolveMigrationSecret } from "./migration-secret.ts";
 
 /** Where Studio's database is: one of three, chosen from the environment (SPEC §6). */
 export type DatabaseTarget =
@@ -12,8 +13,12 @@ export interface StudioConfig {
   database: DatabaseTarget;
   migrationsDir: string;
   secret: string;
-  /** The secret was generated at start (development, or a trial on the embedded database). */
-  secretGenerated: boolean;
+  /** Where the secret came from; a generated one is printed once, at start. */
+  secretOrigin: MigrationSecret["source"];
+  /** The file a generated secret is kept in, when it was generated. */
+  secretFile: string | null;
+  /** Proxies whose `X-Forwarded-For` is believed (`STUDIO_TRUSTED_PROXIES`); none by default. */
+  trustedProxies: TrustedProxies;
   autoApply: boolean;
   production: boolean;
 }
@@ -27,35 +32,32 @@ function findRepoRoot(from: string): string {
 }
 
 /**
- * Reads the environment once per process. A missing `MIGRATION_SECRET` is generated — and printed
- * once at start — in development and on the embedded database (a local trial); in production
- * against a real database it is refused, since a random secret nobody saw would lock out every
- * deploy script.
+ * Reads the environment once per process; throws, with a one-line reason, on a configuration
+ * Studio must not run with (SPEC §6: no secret, or a short one, in production against a real
+ * database).
  */
 function readConfig(env: NodeJS.ProcessEnv = process.env): StudioConfig {
   const root = findRepoRoot(process.cwd());
+  const dataDir = resolve(root, env.STUDIO_DATA_DIR || ".data/studio");
   const database: DatabaseTarget = env.DATABASE_URL
     ? { kind: "postgres", url: env.DATABASE_URL }
     : env.PG_META_URL
       ? { kind: "pg-meta", url: env.PG_META_URL }
-      : { kind: "pglite", dataDir: resolve(root, env.STUDIO_DATA_DIR ?? ".data/studio") };
+      : { kind: "pglite", dataDir };
   const production = env.NODE_ENV === "production";
-  let secret = env.MIGRATION_SECRET ?? "";
-  let secretGenerated = false;
-  if (secret === "") {
-    if (production && database.kind !== "pglite") {
-      throw new Error(
-        "MIGRATION_SECRET is required in production: set it in Studio's environment.",
-      );
-    }
-    secret = randomBytes(24).toString("base64url");
-    secretGenerated = true;
-  }
+  const secret = resolveMigrationSecret({
+    value: env.MIGRATION_SECRET,
+    production,
+    realDatabase: env.DATABASE_URL ? "DATABASE_URL" : env.PG_META_URL ? "PG_META_URL" : null,
+    dataDir,
+  });
   return {
     database,
     migrationsDir: resolve(root, env.MIGRATIONS_DIR ?? "migrations"),
-    secret,
-    secretGenerated,
+    secret: secret.value,
+    secretOrigin: secret.source,
+    secretFile: secret.source === "environment" ? null : secret.file,
+    trustedProxies: parseTrustedProxies(env.STUDIO_TRUSTED_PROXIES),
     autoApply: /^(1|true|yes|on)$/i.test(env.MIGRATIONS_AUTO_APPLY ?? ""),
     production,
   };

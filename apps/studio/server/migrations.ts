@@ -56,6 +56,9 @@ async function create(): Promise<StudioMigrations> {
     // Read afresh for every operation: a file added or edited on disk is seen without a restart.
     source: directorySource(config.migrationsDir),
     onAttempt: (attempt) => console.log(attemptLogLine(attempt)),
+    // SPEC §9 (`migrations.lint`, strict applies): PostgreSQL's parser, as WebAssembly, is loaded
+    // on first use, once per process.
+    linter: async () => (await import("@studio/migrations-lint")).loadLinter(),
   });
   return { engine, executor, router: createMigrationsRouter({ engine }) };
 }

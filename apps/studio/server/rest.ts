@@ -2,6 +2,7 @@ import type {
   ApplyReport,
   MigrationView,
   Problem,
+  Remedy,
   RollbackReport,
   RollbackRunReport,
   StatusReport,
@@ -76,7 +77,7 @@ export function restRoute(
 ) {
   return async (req: NextApiRequest, res: NextApiResponse) => {
     if (!requireMethod(req, res, method)) return;
-    const who: Caller = identifyCaller(req);
+    const who: Caller = await identifyCaller(req);
     if (!who.ok) return sendJson(res, who.status, { error: who.message });
     try {
       sendJson(res, 200, await handle({ req, caller: await callerFor(who.actor) }));
@@ -116,6 +117,7 @@ function errorResponse(error: unknown): [number, Record<string, unknown>] {
         error: error.message,
         ...(migration && {
           code: migration.code,
+          remedy: restRemedy(migration.remedy),
           hint: migration.hint,
           migration_name: migration.migrationName,
           ...(migration.failure && { postgres_error: migration.failure }),
@@ -164,9 +166,21 @@ function restProblem(problem: Problem) {
     kind: problem.kind,
     migration_name: problem.migrationName,
     message: problem.message,
+    remedy: restRemedy(problem.remedy),
     hint: problem.hint,
     blocking: problem.blocking,
   };
+}
+
+/** A remedy in the REST face's snake_case: `{ kind: "resolve", migration_name: "…", … }`. */
+function restRemedy(remedy: Remedy | null): Record<string, unknown> | null {
+  if (remedy === null) return null;
+  return Object.fromEntries(
+    Object.entries(remedy).map(([key, value]) => [
+      key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`),
+      value,
+    ]),
+  );
 }
 
 function restStep(step: ApplyReport["results"][number] | RollbackRunReport["results"][number]) {

@@ -20,9 +20,14 @@ export async function startStudio(): Promise<void> {
       `[studio] the embedded database is locked for process ${process.pid} on ${hostname()}`,
     );
   }
-  if (config.secretGenerated) {
+  // The one time a generated secret is printed: later starts say where it is kept instead.
+  if (config.secretOrigin === "generated") {
     console.log(
-      `[studio] MIGRATION_SECRET is not set; generated one for this run: ${config.secret}`,
+      `[studio] MIGRATION_SECRET is not set: generated one, kept for this data directory in ${config.secretFile} (readable by this user only). Sign in with: ${config.secret}`,
+    );
+  } else if (config.secretOrigin === "kept") {
+    console.log(
+      `[studio] MIGRATION_SECRET is not set: using the one generated on an earlier start, kept in ${config.secretFile}.`,
     );
   }
   if (!config.autoApply) return;

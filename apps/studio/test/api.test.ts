@@ -8,7 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StudioProcess, startStudio } from "./studio-process.ts";
 
-const SECRET = "api-test-secret-5b2e";
+const SECRET = "api-test-secret-5b2e8c41f09a7d36";
 const REPO_MIGRATIONS = fileURLToPath(new URL("../../../migrations/", import.meta.url));
 
 let database: TestDatabase;

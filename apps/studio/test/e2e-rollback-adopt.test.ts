@@ -1,28 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
 import pg from "pg";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, launchChromium, screenshot } from "./browser.ts";
 import { type StudioProcess, startStudio } from "./studio-process.ts";
 
 /**
  * The Migrations page's "Adopt history…" dialog and "Roll back to here" row action, in Debian's
  * Chromium against the production build (skipped, saying so, without a Chromium).
  */
-const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
-  (path): path is string => typeof path === "string" && existsSync(path),
-);
-if (!CHROMIUM) {
-  console.warn(
-    "[studio e2e] SKIPPED: no Chromium found (set CHROMIUM_PATH, or run scripts/ensure-chromium.sh)",
-  );
-}
-
-const SECRET = "e2e-adopt-secret-3a9e";
-const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
+const SECRET = "e2e-adopt-secret-3a9e6b0c2d7f4e18";
 
 const FILES: Record<string, string> = {
   "001_create_widgets.sql":
@@ -44,7 +34,6 @@ describe.skipIf(!CHROMIUM)("Studio in Chromium: adopt and roll back to here", ()
   let migrationsDir: string;
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     database = await createTestDatabase("studio_e2e_adopt");
     admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
@@ -61,19 +50,7 @@ describe.skipIf(!CHROMIUM)("Studio in Chromium: adopt and roll back to here", ()
       MIGRATION_SECRET: SECRET,
       MIGRATIONS_DIR: migrationsDir,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   });
   afterAll(async () => {
@@ -84,8 +61,7 @@ describe.skipIf(!CHROMIUM)("Studio in Chromium: adopt and roll back to here", ()
     if (migrationsDir) rmSync(migrationsDir, { recursive: true, force: true });
   });
 
-  const shot = (name: string) =>
-    page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
   const stateOf = (name: string) =>
     page.getByTestId(`migration-row-${name}`).getAttribute("data-state");
 
@@ -116,7 +92,7 @@ describe.skipIf(!CHROMIUM)("Studio in Chromium: adopt and roll back to here", ()
     await shot("adopt-01-dialog");
     await page.getByTestId("adopt-confirm").click();
     await expect
-      .poll(() => page.getByTestId("action-result").textContent(), { timeout: 60_000 })
+      .poll(() => page.getByTestId("toast-success").first().textContent(), { timeout: 60_000 })
       .toContain("Adopted 2 migrations from dbmate");
     await expect.poll(() => stateOf("002_create_gadgets")).toBe("applied");
     expect(await stateOf("003_create_sprockets")).toBe("pending");
@@ -148,9 +124,14 @@ describe.skipIf(!CHROMIUM)("Studio in Chromium: adopt and roll back to here", ()
     await page.getByTestId("confirm-button").click();
     await expect.poll(() => stateOf("004_create_cogs"), { timeout: 60_000 }).toBe("applied");
 
-    // The newest applied row has its own Roll back; the older ones offer "Roll back to here".
-    expect(await page.getByTestId("rollback-to-004_create_cogs").count()).toBe(0);
-    await page.getByTestId("rollback-to-002_create_gadgets").click();
+    // The newest applied row has its own Roll back; the older ones offer "Roll back to here" in
+    // their menus.
+    await page.getByTestId("row-menu-004_create_cogs").click();
+    await page.getByTestId("menu-view-sql-004_create_cogs").waitFor();
+    expect(await page.getByTestId("menu-rollback-to-004_create_cogs").count()).toBe(0);
+    await page.keyboard.press("Escape");
+    await page.getByTestId("row-menu-002_create_gadgets").click();
+    await page.getByTestId("menu-rollback-to-002_create_gadgets").click();
     const sql = page.getByTestId("confirm-sql");
     await expect.poll(() => sql.textContent()).toContain("drop table cogs;");
     expect(await sql.textContent()).toContain("drop table sprockets;");
@@ -165,9 +146,14 @@ describe.skipIf(!CHROMIUM)("Studio in Chromium: adopt and roll back to here", ()
       .toBe("rolled_back");
     expect(await stateOf("004_create_cogs")).toBe("rolled_back");
     expect(await stateOf("002_create_gadgets")).toBe("applied");
-    expect(await page.getByTestId("action-result").textContent()).toContain(
-      "Rolled back 2 migrations to 002_create_gadgets",
-    );
+    await expect
+      .poll(() =>
+        page
+          .getByTestId("toast-success")
+          .filter({ hasText: "Rolled back 2 migrations to 002_create_gadgets" })
+          .count(),
+      )
+      .toBe(1);
     expect(await statuses()).toEqual({
       "001_create_widgets": "applied",
       "002_create_gadgets": "applied",

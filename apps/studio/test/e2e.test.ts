@@ -1,26 +1,15 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
 import pg from "pg";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, launchChromium, screenshot } from "./browser.ts";
 import { type StudioProcess, startStudio } from "./studio-process.ts";
 
 /**
  * Studio in a real browser: Debian's Chromium, driven by playwright-core, against the production
  * build. Nothing is downloaded; without a Chromium the suite says it skipped.
  */
-const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
-  (path): path is string => typeof path === "string" && existsSync(path),
-);
-if (!CHROMIUM) {
-  console.warn(
-    "[studio e2e] SKIPPED: no Chromium found (set CHROMIUM_PATH, or run scripts/ensure-chromium.sh)",
-  );
-}
-
-const SECRET = "e2e-secret-71d0";
-const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
+const SECRET = "e2e-secret-71d0c4a9b2e85f36d17a20";
 const LAST = "008_add_active_org_tracking";
 
 describe.skipIf(!CHROMIUM)("Studio in Chromium", () => {
@@ -31,22 +20,9 @@ describe.skipIf(!CHROMIUM)("Studio in Chromium", () => {
   let admin: pg.Client;
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     database = await createTestDatabase("studio_e2e");
     studio = await startStudio({ DATABASE_URL: database.url, MIGRATION_SECRET: SECRET });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
@@ -58,8 +34,7 @@ describe.skipIf(!CHROMIUM)("Studio in Chromium", () => {
     await database?.drop();
   });
 
-  const shot = (name: string) =>
-    page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
 
   it("sends a visitor to sign in, and says clearly when the secret is wrong", async () => {
     await page.goto(`${studio.url}/`);

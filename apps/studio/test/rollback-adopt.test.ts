@@ -10,7 +10,7 @@ import { type StudioProcess, startStudio } from "./studio-process.ts";
 // `POST /api/platform/migrations/rollback` with `to` / `steps`, and `migrations.adopt` over
 // Studio's tRPC endpoint, against a real PostgreSQL through the production build.
 
-const SECRET = "rollback-adopt-test-secret-8c1f";
+const SECRET = "rollback-adopt-test-secret-8c1f4d2a";
 
 const FILES: Record<string, string> = {
   "001_create_widgets.sql":

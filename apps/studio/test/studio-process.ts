@@ -13,6 +13,18 @@ export interface StudioProcess {
   stop(): Promise<void>;
 }
 
+/** Studio exited instead of serving: its exit code and everything it printed. */
+export class StudioStartError extends Error {
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly output: string,
+  ) {
+    super(`Studio exited with ${exitCode ?? signal}:\n${output}`);
+    this.name = "StudioStartError";
+  }
+}
+
 /**
  * Starts the production build (`next start`, built once by the project's global setup) on a free
  * loopback port, in a process group of its own so that stopping it also stops `next-server`.
@@ -29,6 +41,7 @@ export async function startStudio(env: Record<string, string | undefined>): Prom
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  const closed = new Promise((resolve) => child.once("close", resolve));
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk.toString();
@@ -53,8 +66,12 @@ export async function startStudio(env: Record<string, string | undefined>): Prom
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`Studio exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      // 'exit' can come before the last of its output: wait for the pipes to close (briefly, as a
+      // left-over grandchild could hold them open).
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+      throw new StudioStartError(child.exitCode, child.signalCode, output);
+    }
     try {
       // Any answer will do: the health route says 503 while the database is down.
       await fetch(`${url}/api/health`);
@@ -82,6 +99,7 @@ function cleanEnv(): Record<string, string> {
         "MIGRATIONS_AUTO_APPLY",
         "MIGRATIONS_DIR",
         "STUDIO_DATA_DIR",
+        "STUDIO_TRUSTED_PROXIES",
       ].includes(key)
     )
       continue;

@@ -1,6 +1,12 @@
 import type { MigrationsRouter } from "@studio/migrations-trpc";
 import { MutationCache, QueryCache, QueryClient } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink, isTRPCClientError } from "@trpc/client";
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  isTRPCClientError,
+  splitLink,
+} from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import Router from "next/router";
@@ -61,10 +67,16 @@ export function makeQueryClient(): QueryClient {
 export function makeTRPCClient() {
   return createTRPCClient<MigrationsRouter>({
     links: [
-      httpBatchLink({
-        url: "/api/trpc",
-        transformer: superjson,
-        headers: () => CSRF_HEADER,
+      splitLink({
+        // `migrations.progress` streams over server-sent events: the browser's EventSource, with
+        // the session cookie (same origin). It reconnects by itself, resuming after the last event.
+        condition: (op) => op.type === "subscription",
+        true: httpSubscriptionLink({ url: "/api/trpc", transformer: superjson }),
+        false: httpBatchLink({
+          url: "/api/trpc",
+          transformer: superjson,
+          headers: () => CSRF_HEADER,
+        }),
       }),
     ],
   });

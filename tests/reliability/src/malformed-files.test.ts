@@ -34,7 +34,7 @@ import { Figures } from "./support/summary.ts";
  *   `-- migrate:up` is a no-op migration that applies, recorded `applied` with nothing run.
  */
 
-const SECRET = "malformed-files-secret-3e8b";
+const SECRET = "malformed-files-secret-3e8b7a1c9d24";
 const figures = new Figures("malformed migration files");
 
 let database: TestDatabase;

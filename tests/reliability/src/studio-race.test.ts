@@ -16,7 +16,7 @@ import {
 } from "./support/migrations.ts";
 import { Figures } from "./support/summary.ts";
 
-const SECRET = "reliability-race-secret-1c9e";
+const SECRET = "reliability-race-secret-1c9e5f02a8";
 const figures = new Figures("concurrent HTTP applies against Studio");
 
 let database: TestDatabase;

@@ -37,7 +37,11 @@ export function useSession() {
 
 export type SignInResult =
   | { ok: true }
-  | { ok: false; reason: "wrong_secret" | "invalid_name" | "unavailable"; message: string };
+  | {
+      ok: false;
+      reason: "wrong_secret" | "invalid_name" | "throttled" | "unavailable";
+      message: string;
+    };
 
 /** Never puts the secret into a message: a wrong secret gets the same fixed sentence every time. */
 export async function signIn(secret: string, name: string): Promise<SignInResult> {
@@ -59,6 +63,9 @@ export async function signIn(secret: string, name: string): Promise<SignInResult
   if (response.status === 400) {
     return { ok: false, reason: "invalid_name", message: await errorMessage(response) };
   }
+  if (response.status === 429) {
+    return { ok: false, reason: "throttled", message: throttledMessage(response) };
+  }
   return {
     ok: false,
     reason: "unavailable",
@@ -66,12 +73,31 @@ export async function signIn(secret: string, name: string): Promise<SignInResult
   };
 }
 
-export async function signOut(): Promise<void> {
-  await fetch("/api/auth/sign-out", {
-    method: "POST",
-    credentials: "same-origin",
-    headers: CSRF_HEADER,
-  });
+/** Whether Studio ended the session for good (the browser forgets it either way). */
+export async function signOut(): Promise<boolean> {
+  try {
+    const response = await fetch("/api/auth/sign-out", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: CSRF_HEADER,
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Sign-in is paused for this address (SPEC §6); `Retry-After` says for how many seconds. */
+function throttledMessage(response: Response): string {
+  const seconds = Number(response.headers.get("retry-after"));
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  const wait =
+    Number.isFinite(seconds) && seconds > 0
+      ? seconds < 60
+        ? plural(Math.ceil(seconds), "second")
+        : plural(Math.ceil(seconds / 60), "minute")
+      : "a few minutes";
+  return `Too many wrong secrets from this address: sign-in is paused. Try again in ${wait}.`;
 }
 
 async function errorMessage(response: Response): Promise<string> {

@@ -7,22 +7,40 @@ import { Alert } from "../ui/Alert";
 import { Button } from "../ui/Button";
 import { Spinner } from "../ui/Spinner";
 import { AppHeader } from "./AppHeader";
+import { AppSidebar } from "./AppSidebar";
 
 interface AppLayoutProps {
   /** The page's name: the document title and the breadcrumb's last step. */
   title: string;
   children: ReactNode;
+  /**
+   * Default: nothing inside renders, and nothing is fetched, without a session (signed out, the
+   * visitor goes to sign in). `false`: the frame and the page render for anyone (the 404).
+   */
+  requireSession?: boolean;
 }
 
-/** The signed-in frame: nothing inside renders, and nothing is fetched, without a session. */
-export function AppLayout({ title, children }: AppLayoutProps) {
+/** Studio's frame: the header, the product sidebar, and the page. */
+export function AppLayout({ title, children, requireSession = true }: AppLayoutProps) {
   const router = useRouter();
   const session = useSession();
   const signedOut = session.isSuccess && session.data === null;
 
   useEffect(() => {
-    if (signedOut) void router.replace(SIGN_IN_PATH);
-  }, [signedOut, router]);
+    if (requireSession && signedOut) void router.replace(SIGN_IN_PATH);
+  }, [requireSession, signedOut, router]);
+
+  const frame = (content: ReactNode) => (
+    <div className="flex min-h-dvh flex-col">
+      <AppHeader actor={session.data?.actor ?? null} page={title} />
+      <div className="flex min-w-0 flex-1">
+        <AppSidebar />
+        <main id="main" className="min-w-0 flex-1">
+          {content}
+        </main>
+      </div>
+    </div>
+  );
 
   return (
     <>
@@ -35,13 +53,8 @@ export function AppLayout({ title, children }: AppLayoutProps) {
       >
         Skip to content
       </a>
-      {session.data ? (
-        <div className="flex min-h-dvh flex-col">
-          <AppHeader actor={session.data.actor} page={title} />
-          <main id="main" className="flex-1">
-            {children}
-          </main>
-        </div>
+      {!requireSession || session.data ? (
+        frame(children)
       ) : session.isError ? (
         <main id="main" className="mx-auto max-w-md px-4 py-24">
           <Alert

@@ -13,7 +13,16 @@ export type IconName =
   | "refresh"
   | "log-out"
   | "database"
-  | "copy";
+  | "copy"
+  | "home"
+  | "list"
+  | "more"
+  | "menu"
+  | "flag"
+  | "diff"
+  | "flask"
+  | "lock"
+  | "chevron-right";
 
 /** Paths in a 16×16 box, stroked: a small set in the spirit of Lucide, which Supabase uses. */
 const PATHS: Record<IconName, string[]> = {
@@ -58,6 +67,26 @@ const PATHS: Record<IconName, string[]> = {
     "M5.5 5.5h7a1 1 0 0 1 1 1v7a1 1 0 0 1-1 1h-7a1 1 0 0 1-1-1v-7a1 1 0 0 1 1-1z",
     "M2.5 10.5v-8a1 1 0 0 1 1-1h8",
   ],
+  home: ["M2 7.2L8 2l6 5.2", "M3.5 6v7.5h3.2V10h2.6v3.5h3.2V6"],
+  list: ["M6 4h7.5", "M6 8h7.5", "M6 12h7.5", "M2.5 4h.5", "M2.5 8h.5", "M2.5 12h.5"],
+  more: [
+    "M2.7 8a.8.8 0 1 0 1.6 0a.8.8 0 1 0-1.6 0",
+    "M7.2 8a.8.8 0 1 0 1.6 0a.8.8 0 1 0-1.6 0",
+    "M11.7 8a.8.8 0 1 0 1.6 0a.8.8 0 1 0-1.6 0",
+  ],
+  menu: ["M2.5 4h11", "M2.5 8h11", "M2.5 12h11"],
+  flag: ["M3.5 14.5v-12", "M3.5 2.5h8l-1.8 3 1.8 3h-8"],
+  diff: ["M5 2.5v6", "M2 5.5h6", "M2 12.5h6", "M11 2.5v11", "M9 11.5l2 2 2-2"],
+  flask: [
+    "M5.5 1.5h5",
+    "M6.5 1.5v4.3L2.9 12.4a1.4 1.4 0 0 0 1.2 2.1h7.8a1.4 1.4 0 0 0 1.2-2.1L9.5 5.8V1.5",
+    "M4.6 9.5h6.8",
+  ],
+  lock: [
+    "M4.5 7.5h7a1 1 0 0 1 1 1v5a1 1 0 0 1-1 1h-7a1 1 0 0 1-1-1v-5a1 1 0 0 1 1-1z",
+    "M5.5 7.5V5a2.5 2.5 0 0 1 5 0v2.5",
+  ],
+  "chevron-right": ["M6 3.5L10.5 8 6 12.5"],
 };
 
 interface IconProps {

@@ -30,3 +30,6 @@ export const STACKED_WIDE_CELL =
 /** A full-width line just under the card's title, without a label (a name too long for a line). */
 export const STACKED_SUBTITLE_CELL =
   "px-4 py-2.5 align-top md:align-middle md:border-b md:border-border-default max-md:block max-md:px-0 max-md:pt-0 max-md:pb-2";
+
+/** A column that gives way between a card and a wide table (`md` to `lg`); a card still shows it. */
+export const HIDE_IN_NARROW_TABLE = "md:max-lg:hidden";

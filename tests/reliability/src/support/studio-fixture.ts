@@ -29,6 +29,8 @@ export async function startStudioFixture(options: {
   dir: string;
   secret: string;
   appliedUpTo: string;
+  /** More of Studio's environment (e.g. `STUDIO_TRUSTED_PROXIES`). */
+  env?: Record<string, string>;
 }): Promise<StudioFixture> {
   const database = await createTestDatabase(options.label);
   try {
@@ -40,6 +42,7 @@ export async function startStudioFixture(options: {
       DATABASE_URL: database.url,
       MIGRATION_SECRET: options.secret,
       MIGRATIONS_DIR: options.dir,
+      ...options.env,
     });
     return {
       database,

@@ -8,7 +8,11 @@ import { DialogShell } from "../../ui/DialogShell";
 import { Spinner } from "../../ui/Spinner";
 import { Tag } from "../../ui/Tag";
 import { ActionErrorAlert } from "./ActionErrorAlert";
+import { applyLintGate } from "./apply-lint-gate";
+import { DriftReview } from "./DriftReview";
+import { LintFindings } from "./LintFindings";
 import type {
+  ApplyInput,
   ApplyReport,
   PlannedAction,
   Resolution,
@@ -16,6 +20,7 @@ import type {
   RunRequest,
 } from "./Migrations.types";
 import { describeError, plural, RESOLUTION_LABELS } from "./Migrations.utils";
+import { useApplyLint } from "./useApplyLint";
 
 interface ConfirmDialogProps {
   /** What the operator asked for; null closes the dialog. */
@@ -50,7 +55,8 @@ const RESOLVE_DESCRIPTIONS: Record<Resolution, string> = {
 
 /**
  * Every change goes through here: apply and rollback first run as a dry run, and the dialog shows
- * the exact SQL that the confirmed run will execute; resolve says what it will record.
+ * the exact SQL that the confirmed run will execute — for an apply, with the lint's findings on
+ * exactly those migrations (SPEC §9); resolve says what it will record.
  */
 export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDialogProps) {
   const trpc = useTRPC();
@@ -89,6 +95,8 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
     }
   }, [action, planApply, planRollback, resetApply, resetRollback]);
 
+  const lint = useApplyLint(wouldApply(action, applyPlan.data, applyPlan.variables));
+
   if (action === null) {
     return <DialogShell open={false} onOpenChange={onCancel} title="" description="" />;
   }
@@ -99,6 +107,7 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
   const planError = action.kind !== "resolve" ? plan.error : null;
   const preview = previewOf(action, applyPlan.data, rollbackPlan.data);
   const copy = describe(action, preview);
+  const gate = applyLintGate(lint);
   const recordedAs = actor ? (
     <>
       {" "}
@@ -127,14 +136,15 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
             Cancel
           </Button>
           <Button
-            variant={copy.variant}
-            disabled={planning || planError !== null || preview.run === null}
+            variant={gate.variant ?? copy.variant}
+            disabled={planning || planError !== null || preview.run === null || gate.waiting}
             onClick={() => {
-              if (preview.run) onConfirm(preview.run);
+              if (preview.run) onConfirm(gate.strict ? strictly(preview.run) : preview.run);
             }}
             data-testid="confirm-button"
+            data-strict={gate.strict ? "true" : undefined}
           >
-            {copy.confirmLabel}
+            {gate.label ?? copy.confirmLabel}
           </Button>
         </>
       }
@@ -144,6 +154,9 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
           <Alert tone="warning" title={copy.warning.title}>
             {copy.warning.body}
           </Alert>
+        ) : null}
+        {action.kind === "resolve" && action.as === "accept_checksum" ? (
+          <DriftReview migrationName={action.migrationName} />
         ) : null}
         {planning ? (
           <p
@@ -159,28 +172,36 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
             data-testid="confirm-error"
           />
         ) : preview.steps.length > 0 ? (
-          <div data-testid="confirm-sql" className="space-y-3">
-            <p className="text-xs text-foreground-lighter">
-              {preview.steps.length === 1
-                ? "The SQL that will run:"
-                : `The SQL that will run, in this order (${plural(preview.steps.length, "migration")}):`}
-            </p>
-            {preview.steps.map((step) => (
-              <div key={step.name} className="space-y-1.5">
-                <div className="flex flex-wrap items-center gap-2">
-                  <span className="font-mono text-xs break-all text-foreground">{step.name}</span>
-                  {step.transactional ? null : (
-                    <Tag title="Runs outside a transaction">no transaction</Tag>
-                  )}
+          <div className="space-y-4">
+            <LintFindings lint={lint} />
+            {gate.note ? (
+              <p data-testid="lint-gate-note" className="text-xs text-foreground-lighter">
+                {gate.note}
+              </p>
+            ) : null}
+            <div data-testid="confirm-sql" className="space-y-3">
+              <p className="text-xs text-foreground-lighter">
+                {preview.steps.length === 1
+                  ? "The SQL that will run:"
+                  : `The SQL that will run, in this order (${plural(preview.steps.length, "migration")}):`}
+              </p>
+              {preview.steps.map((step) => (
+                <div key={step.name} className="space-y-1.5">
+                  <div className="flex flex-wrap items-center gap-2">
+                    <span className="font-mono text-xs break-all text-foreground">{step.name}</span>
+                    {step.transactional ? null : (
+                      <Tag title="Runs outside a transaction">no transaction</Tag>
+                    )}
+                  </div>
+                  <CodeBlock
+                    code={step.sql}
+                    label={`SQL of ${step.name}`}
+                    className={preview.steps.length === 1 ? "max-h-[50vh]" : "max-h-64"}
+                    data-testid={`confirm-sql-${step.name}`}
+                  />
                 </div>
-                <CodeBlock
-                  code={step.sql}
-                  label={`SQL of ${step.name}`}
-                  className={preview.steps.length === 1 ? "max-h-[50vh]" : "max-h-64"}
-                  data-testid={`confirm-sql-${step.name}`}
-                />
-              </div>
-            ))}
+              ))}
+            </div>
           </div>
         ) : preview.note ? (
           <p
@@ -193,6 +214,29 @@ export function ConfirmDialog({ action, actor, onCancel, onConfirm }: ConfirmDia
       </div>
     </DialogShell>
   );
+}
+
+/**
+ * The migrations the apply's dry run says would run — what the lint reviews. Only once the dry
+ * run answers for this very action (a previous action's answer can linger for a render).
+ */
+function wouldApply(
+  action: PlannedAction | null,
+  plan: ApplyReport | undefined,
+  asked: ApplyInput | undefined,
+): string[] | null {
+  if (action === null || plan === undefined || asked === undefined) return null;
+  const forThis =
+    action.kind === "apply"
+      ? asked.migrationName === action.migrationName
+      : action.kind === "apply-all" && asked.migrationName === undefined;
+  if (!forThis) return null;
+  return plan.results.filter((r) => r.status === "would_apply").map((r) => r.migrationName);
+}
+
+/** The same apply, refused before anything runs should the lint find an error by then. */
+function strictly(run: RunRequest): RunRequest {
+  return run.kind === "apply" ? { ...run, input: { ...run.input, strict: true } } : run;
 }
 
 function previewOf(

@@ -13,6 +13,7 @@ import {
 } from "../../ui/stacked-table";
 import { HistoryRow } from "./HistoryRow";
 import { describeError } from "./Migrations.utils";
+import { POLL_INTERVAL_MS } from "./useLiveMigrations";
 
 const PAGE_SIZE = 20;
 
@@ -40,6 +41,9 @@ export function HistoryPanel({ migrationNames }: HistoryPanelProps) {
       ),
     initialPageParam: null as string | null,
     getNextPageParam: (page) => page.nextCursor,
+    // Live like the list: what another replica or the CLI did shows up while the page is open.
+    refetchInterval: POLL_INTERVAL_MS,
+    refetchOnWindowFocus: "always",
   });
   const events = history.data?.pages.flatMap((page) => page.events) ?? [];
 
@@ -79,6 +83,17 @@ export function HistoryPanel({ migrationNames }: HistoryPanelProps) {
         </div>
       </div>
 
+      {history.isError && events.length > 0 ? (
+        <p
+          role="status"
+          data-testid="history-stale"
+          className="rounded-md border border-warning-border bg-warning-subtle px-3 py-2 text-xs text-foreground-light"
+        >
+          <span className="font-medium text-warning">Not up to date.</span> The history could not be
+          refreshed: {describeError(history.error, "Loading the history").message} Showing what was
+          read before.
+        </p>
+      ) : null}
       {history.isPending ? (
         <p className="flex items-center gap-2 py-4 text-sm text-foreground-light">
           <Spinner />

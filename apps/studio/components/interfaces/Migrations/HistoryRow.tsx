@@ -1,5 +1,6 @@
 import { EmptyValue } from "../../ui/EmptyValue";
 import { Icon } from "../../ui/Icon";
+import { LocalTime } from "../../ui/LocalTime";
 import {
   STACKED_CELL,
   STACKED_ROW,
@@ -8,7 +9,7 @@ import {
   STACKED_WIDE_CELL,
 } from "../../ui/stacked-table";
 import type { HistoryEvent } from "./Migrations.types";
-import { formatDateTime, formatDuration } from "./Migrations.utils";
+import { formatDuration, RESOLUTION_LABELS } from "./Migrations.utils";
 
 const ACTION_LABELS: Record<HistoryEvent["action"], string> = {
   apply: "Apply",
@@ -33,21 +34,27 @@ export function HistoryRow({ event }: HistoryRowProps) {
       className={STACKED_ROW}
     >
       <th scope="row" className={STACKED_TITLE_CELL}>
-        <time
-          dateTime={event.at.toISOString()}
-          title={event.at.toISOString()}
-          className="text-xs whitespace-nowrap text-foreground-light"
-        >
-          {formatDateTime(event.at)}
-        </time>
+        <LocalTime date={event.at} className="text-xs whitespace-nowrap text-foreground-light" />
       </th>
       <td className={STACKED_SUBTITLE_CELL}>
-        <span className="font-mono text-xs whitespace-nowrap text-foreground max-md:break-all max-md:whitespace-normal">
+        <span
+          title={event.migrationName}
+          className="block font-mono text-xs text-foreground max-md:break-all md:max-w-[22rem] md:truncate"
+        >
           {event.migrationName}
         </span>
       </td>
       <td data-label="Action" className={STACKED_CELL}>
         <span className="text-xs text-foreground">{ACTION_LABELS[event.action]}</span>
+        {event.resolution ? (
+          // Which decision the operator recorded (SPEC §3): "Mark applied", "Accept new checksum".
+          <span
+            data-testid="history-resolution"
+            className="block text-[11px] whitespace-nowrap text-foreground-lighter"
+          >
+            {RESOLUTION_LABELS[event.resolution]}
+          </span>
+        ) : null}
       </td>
       <td data-label="Outcome" className={STACKED_CELL}>
         <span

@@ -12,11 +12,25 @@ export type RollbackRunReport = Extract<RollbackOutput, { results: unknown }>;
 export type AdoptReport = RouterOutputs["migrations"]["adopt"];
 export type ResolveReport = RouterOutputs["migrations"]["resolve"];
 export type HistoryEvent = RouterOutputs["migrations"]["history"]["events"][number];
+/** One migration's SQL, fetched on demand: the file's sections and the up section as it ran. */
+export type MigrationSql = RouterOutputs["migrations"]["sql"];
+export type BaselineReport = RouterOutputs["migrations"]["baseline"];
+/** The lint's report on the migrations an apply would run (SPEC §9 Lint). */
+export type LintReport = RouterOutputs["migrations"]["lint"];
+export type LintFinding = LintReport["findings"][number];
+export type IgnoredLintFinding = LintReport["ignored"][number];
+export type RelationSize = NonNullable<LintFinding["size"]>;
+/** What a rehearsal ran, per migration and statement, before it rolled back (SPEC §9 Rehearse). */
+export type RehearseReport = RouterOutputs["migrations"]["rehearse"];
+export type RehearsalStep = RehearseReport["results"][number];
+export type RehearsedStatement = RehearsalStep["statements"][number];
 
 export type ApplyInput = RouterInputs["migrations"]["apply"];
 export type RollbackInput = RouterInputs["migrations"]["rollback"];
 export type ResolveInput = RouterInputs["migrations"]["resolve"];
 export type AdoptInput = RouterInputs["migrations"]["adopt"];
+export type BaselineInput = RouterInputs["migrations"]["baseline"];
+export type RehearseInput = NonNullable<RouterInputs["migrations"]["rehearse"]>;
 export type ForeignTool = AdoptInput["from"];
 export type Resolution = ResolveInput["as"];
 
@@ -40,12 +54,20 @@ export type PlannedAction =
   | { kind: "rollback-to"; migrationName: string; count: number }
   | { kind: "resolve"; migrationName: string; as: Resolution };
 
+/** What "Rehearse" runs: every pending migration, or those up to and including `upTo`. */
+export interface RehearseTarget {
+  upTo: string | null;
+  /** `upTo` is older than the newest applied migration: rehearsed as it would be applied. */
+  allowOutOfOrder: boolean;
+}
+
 /** A confirmed action, with the exact input to send and the rows it concerns. */
 export type RunRequest =
   | { kind: "apply"; input: ApplyInput; names: string[] }
   | { kind: "rollback"; input: RollbackInput; names: string[] }
   | { kind: "resolve"; input: ResolveInput; names: string[] }
-  | { kind: "adopt"; input: AdoptInput; names: string[] };
+  | { kind: "adopt"; input: AdoptInput; names: string[] }
+  | { kind: "baseline"; input: BaselineInput; names: string[] };
 
 /** The rows an action in flight is working on, and the word for it ("Applying…"). */
 export interface BusyState {
@@ -55,7 +77,12 @@ export interface BusyState {
   all: boolean;
 }
 
-/** What the last action came to, shown above the list until dismissed or replaced. */
-export type ActionOutcome =
-  | { kind: "success"; title: string; detail: string | null }
-  | { kind: "error"; error: unknown; action: string };
+/**
+ * What an action just did to a row, shown on the row for a few seconds beside the toast (which
+ * may be read anywhere on the page): the row says it too, where the operator is looking.
+ */
+export interface RecentOutcome {
+  outcome: "succeeded" | "failed";
+  /** When it was settled (`Date.now()`), to expire it. */
+  at: number;
+}

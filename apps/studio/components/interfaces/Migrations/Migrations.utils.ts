@@ -3,13 +3,16 @@ import { isTRPCClientError } from "@trpc/client";
 import type {
   AdoptReport,
   ApplyReport,
+  BaselineReport,
   DisplayStatus,
   ForeignTool,
   MigrationView,
   Problem,
   Resolution,
+  ResolveReport,
   RollbackOutput,
   RollbackRunReport,
+  StatusReport,
 } from "./Migrations.types";
 
 /** A row's status, with the problems the planner found for it taking precedence. */
@@ -62,9 +65,99 @@ export const RESOLUTION_LABELS: Record<Resolution, string> = {
   accept_checksum: "Accept new checksum",
 };
 
-/** The resolutions that fit a problem (SPEC §4 Resolve); none for those only a file edit fixes. */
-export function resolutionsFor(problem: Problem): Resolution[] {
+type Remedy = Problem["remedy"];
+
+/**
+ * What to do, in the page's own terms: the buttons to press here. The core sends the remedy as
+ * data (SPEC: each face words it), so the page never shows an API option's name.
+ */
+export function remedyText(remedy: Remedy): string {
+  switch (remedy.kind) {
+    case "wait_for_other_run":
+      return "Another run is in progress: wait for it to finish, then try again.";
+    case "resolve":
+      return remedy.attempt === "apply"
+        ? `Inspect the database, then press “${RESOLUTION_LABELS.applied}” if ${remedy.migrationName} was finished by hand, or “${RESOLUTION_LABELS.rolled_back}” if it was undone by hand (it then runs again with the next apply).`
+        : `Inspect the database, then press “${RESOLUTION_LABELS.rolled_back}” if you finished ${remedy.migrationName}'s down section by hand, or “${RESOLUTION_LABELS.applied}” if you undid what of it ran (it stays applied).`;
+    case "restore_or_accept_checksum":
+      return `Restore the original file, or, if the edit is cosmetic, press “${RESOLUTION_LABELS.accept_checksum}” on the problem.`;
+    case "allow_out_of_order":
+      return "If running it now is safe, use “Apply out of order” on its row; otherwise renumber the file after the newest migration.";
+    case "apply_up_to":
+      return `Apply the earlier pending migrations first (“Apply all” applies them in order), or, if they were applied by hand, record them with a baseline up to ${remedy.lastPendingBefore}.`;
+    case "roll_back_first":
+      return `Roll back ${remedy.migrationName} first, from its row.`;
+    case "mark_rolled_back":
+      return remedy.inRun
+        ? `Roll back what was applied after ${remedy.migrationName} first (“Roll back to here” on its row), then undo it by hand and use “Mark rolled back” on its row.`
+        : `Undo ${remedy.migrationName} by hand if needed, then use “Mark rolled back” on its row (no SQL runs).`;
+    case "restore_file":
+      return remedy.recorded === "applied"
+        ? `Restore the file of ${remedy.migrationName} (is an older build deployed?), or, if it was undone by hand, use “Mark rolled back” on its row.`
+        : `Restore the file of ${remedy.migrationName} (is an older build deployed?), or, if it is gone for good, inspect the database and press “${RESOLUTION_LABELS.rolled_back}”.`;
+    case "fix_and_apply":
+      return `Fix ${remedy.migrationName}'s file, then apply it again.`;
+    case "fix_file":
+      return remedy.blocking
+        ? `Fix or remove ${remedy.file}. Until it loads, only migrations before it can be applied; rollbacks and history go on.`
+        : `Nothing is blocked; fix ${remedy.file} to clear the warning.`;
+    case "check_name":
+      return `${remedy.migrationName} is not among the migrations any more: refresh to see the current list.`;
+    case "name_history_table":
+      return remedy.tool === "dbmate"
+        ? "Name the table dbmate used (its --migrations-table), schema-qualified if needed."
+        : "The Supabase CLI keeps its history in supabase_migrations.schema_migrations; name the table if it is elsewhere.";
+    case "name_applied_migration":
+      return `${remedy.migrationName} is not applied: roll back to an applied migration.`;
+    case "fewer_steps":
+      return `Only ${plural(remedy.applied, "migration is", "migrations are")} applied.`;
+    case "refresh_and_retry":
+      return "The state changed meanwhile: look at the refreshed list, then try again.";
+    case "check_state_then_retry":
+      return "The database did not answer: check the migration's state in the refreshed list before retrying.";
+  }
+}
+
+/**
+ * The line above the table: what can be applied now. "Up to date" only when that is known — the
+ * last refresh worked — and true: nothing pending, nothing blocking, nothing running.
+ */
+export function applyNote(report: StatusReport, stale: boolean): string {
+  if (stale) return "Not known to be up to date: the last refresh failed.";
+  const running = report.migrations.find((m) => m.state === "running");
+  if (running) return `${running.name} is running: applies wait until it finishes.`;
+  const pending = report.pending.length;
+  if (report.problems.some((p) => p.blocking)) {
+    return pending > 0
+      ? "Applies are blocked until the problems above are resolved."
+      : "Nothing is pending, but the problems above block applies until they are resolved.";
+  }
+  if (pending > 1) {
+    return "Pending migrations apply in order: only the first can be applied on its own.";
+  }
+  if (pending === 1) return "One migration is pending.";
+  return "Up to date: nothing is pending.";
+}
+
+/**
+ * The resolutions that fit a problem (SPEC §4 Resolve); none for those only a file edit fixes.
+ * `fileMissing`: the migration's file is gone — the engine records "applied" only with a file to
+ * take the checksum from, so only "rolled back" is offered.
+ */
+export function resolutionsFor(problem: Problem, fileMissing = false): Resolution[] {
+  const fitting = fittingResolutions(problem);
+  return fileMissing ? fitting.filter((as) => as !== "applied") : fitting;
+}
+
+function fittingResolutions(problem: Problem): Resolution[] {
   switch (problem.kind) {
+    case "missing":
+      // A failed attempt whose file is gone: once the database is inspected, recording it rolled
+      // back clears it (nothing runs, and without a file nothing is left to run again). An
+      // applied one is undone from its row ("Mark rolled back"), as a rollback.
+      return problem.remedy.kind === "restore_file" && problem.remedy.recorded === "failed"
+        ? ["rolled_back"]
+        : [];
     case "interrupted":
       return ["applied", "rolled_back"];
     case "failed":
@@ -88,18 +181,14 @@ export function formatDuration(ms: number | null): string {
   return `${minutes} min ${Math.round((ms % 60_000) / 1_000)} s`;
 }
 
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
-  year: "numeric",
-  month: "short",
-  day: "numeric",
-  hour: "2-digit",
-  hourCycle: "h23",
-  minute: "2-digit",
-  second: "2-digit",
-});
-
-export function formatDateTime(date: Date): string {
-  return dateTimeFormat.format(date);
+/**
+ * A statement's time in a rehearsal, measured to the microsecond: fractions where they are what
+ * there is to see (`0.42 ms`, `3.1 ms`), as {@link formatDuration} from 10 ms on.
+ */
+export function formatStatementTime(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  return formatDuration(ms);
 }
 
 export function shortHash(hash: string | null): string {
@@ -166,19 +255,27 @@ export function describeError(error: unknown, action: string): ErrorView {
   const migration = error.data?.migration ?? null;
   const failure = migration?.failure ?? null;
   const migrationName = migration?.migrationName ?? null;
+  const lintRefused = migration?.code === "LINT_REFUSED";
   const title =
     failure && migrationName
       ? `Migration ${migrationName} failed`
-      : migration?.code === "DATABASE_REFUSED"
-        ? // Also a 503, but not an outage: the database answered and refused Studio's role.
-          "The database refused"
-        : ((status !== null ? STATUS_TITLES[status] : undefined) ?? `${action} failed`);
+      : lintRefused
+        ? "Stopped by the lint: nothing ran"
+        : migration?.code === "DATABASE_REFUSED"
+          ? // Also a 503, but not an outage: the database answered and refused Studio's role.
+            "The database refused"
+          : ((status !== null ? STATUS_TITLES[status] : undefined) ?? `${action} failed`);
   return {
     status,
     code: migration?.code ?? error.data?.code ?? null,
     title,
     message: failure ? failure.message : readableMessage(error.message),
-    hint: migration?.hint ?? failure?.hint ?? null,
+    hint: migration?.remedy
+      ? remedyText(migration.remedy)
+      : lintRefused
+        ? // The core's hint names API options; on the page the way on is the confirmation.
+          "Open Apply again to see the findings: make the statements safe, accept them with a -- lint:ignore comment, or apply despite them."
+        : (migration?.hint ?? failure?.hint ?? null),
     migrationName,
     failure,
     steps: (migration?.results ?? []).filter(isStepView),
@@ -211,6 +308,12 @@ function isStepView(value: unknown): value is StepView {
     typeof value.status === "string"
   );
 }
+
+/**
+ * Query options for `migrations.sql`: nothing kept once a dialog closes, nothing reused when one
+ * opens — the file may have been edited in between, and a review must show what is there now.
+ */
+export const FRESH_SQL = { staleTime: 0, gcTime: 0 } as const;
 
 /** The headline of a finished apply. */
 export function summariseApply(report: ApplyReport): { title: string; detail: string | null } {
@@ -309,5 +412,31 @@ export function summariseAdopt(report: AdoptReport): { title: string; detail: st
     ]
       .filter((part) => part !== null)
       .join(" "),
+  };
+}
+
+/** The headline of a finished baseline: what was recorded as applied, with nothing run. */
+export function summariseBaseline(report: BaselineReport): {
+  title: string;
+  detail: string | null;
+} {
+  const baselined = report.results.filter((r) => r.status === "baselined");
+  if (baselined.length === 0) {
+    return {
+      title: "Nothing to baseline",
+      detail: "Every migration up to there is already applied.",
+    };
+  }
+  return {
+    title: `Baselined ${plural(baselined.length, "migration")}`,
+    detail: `${baselined.map((r) => r.migrationName).join(", ")} recorded as applied; no SQL ran.`,
+  };
+}
+
+/** The headline of a finished resolve: the state it recorded. */
+export function summariseResolve(report: ResolveReport): { title: string; detail: string | null } {
+  return {
+    title: `Resolved ${report.migrationName}`,
+    detail: `${report.before.replaceAll("_", " ")} → ${report.after.replaceAll("_", " ")}; no migration SQL ran.`,
   };
 }

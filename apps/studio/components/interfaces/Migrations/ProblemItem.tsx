@@ -1,16 +1,27 @@
 import { Button } from "../../ui/Button";
+import { Icon } from "../../ui/Icon";
 import type { Problem, Resolution } from "./Migrations.types";
-import { problemLabel, RESOLUTION_LABELS, resolutionsFor } from "./Migrations.utils";
+import { problemLabel, RESOLUTION_LABELS, remedyText, resolutionsFor } from "./Migrations.utils";
 
 interface ProblemItemProps {
   problem: Problem;
+  /** Its migration's file is gone (another problem says so). */
+  fileMissing: boolean;
   locked: boolean;
   onResolve: (migrationName: string, as: Resolution) => void;
+  /** Opens a drifted migration's SQL at the diff of what ran against the file. */
+  onReviewDrift: (migrationName: string) => void;
 }
 
-export function ProblemItem({ problem, locked, onResolve }: ProblemItemProps) {
+export function ProblemItem({
+  problem,
+  fileMissing,
+  locked,
+  onResolve,
+  onReviewDrift,
+}: ProblemItemProps) {
   const name = problem.migrationName;
-  const resolutions = name ? resolutionsFor(problem) : [];
+  const resolutions = name ? resolutionsFor(problem, fileMissing) : [];
   return (
     <li
       data-testid="problem"
@@ -34,11 +45,22 @@ export function ProblemItem({ problem, locked, onResolve }: ProblemItemProps) {
         <p className="mt-1.5 text-sm break-words text-foreground">{problem.message}</p>
         <p className="mt-1 text-sm break-words text-foreground-light">
           <span className="font-medium text-foreground-light">What to do: </span>
-          {problem.hint}
+          {remedyText(problem.remedy)}
         </p>
       </div>
       {name && resolutions.length > 0 ? (
         <div className="flex shrink-0 flex-wrap gap-1.5 md:justify-end">
+          {problem.kind === "drift" ? (
+            <Button
+              variant="ghost"
+              icon={<Icon name="diff" />}
+              onClick={() => onReviewDrift(name)}
+              data-testid={`review-drift-${name}`}
+              aria-label={`Compare ${name} with what ran`}
+            >
+              Compare with what ran
+            </Button>
+          ) : null}
           {resolutions.map((as) => (
             <Button
               key={as}

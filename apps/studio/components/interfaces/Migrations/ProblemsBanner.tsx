@@ -7,12 +7,21 @@ interface ProblemsBannerProps {
   problems: readonly Problem[];
   locked: boolean;
   onResolve: (migrationName: string, as: Resolution) => void;
+  onReviewDrift: (migrationName: string) => void;
 }
 
 /** What is wrong, at the top of the page, with what to do about each and the fix when there is one. */
-export function ProblemsBanner({ problems, locked, onResolve }: ProblemsBannerProps) {
+export function ProblemsBanner({
+  problems,
+  locked,
+  onResolve,
+  onReviewDrift,
+}: ProblemsBannerProps) {
   if (problems.length === 0) return null;
   const blocking = problems.some((p) => p.blocking);
+  const missingFiles = new Set(
+    problems.filter((p) => p.kind === "missing").map((p) => p.migrationName),
+  );
   return (
     <section
       data-testid="problems-banner"
@@ -42,8 +51,10 @@ export function ProblemsBanner({ problems, locked, onResolve }: ProblemsBannerPr
             // Problems have no id; the message names the migration or file and what is wrong.
             key={`${problem.kind}:${problem.migrationName ?? ""}:${problem.message}`}
             problem={problem}
+            fileMissing={missingFiles.has(problem.migrationName)}
             locked={locked}
             onResolve={onResolve}
+            onReviewDrift={onReviewDrift}
           />
         ))}
       </ul>

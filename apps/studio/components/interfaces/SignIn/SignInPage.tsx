@@ -37,7 +37,8 @@ export function SignInPage() {
           <p className="mt-6 text-xs text-foreground-lighter">
             The secret is the{" "}
             <code className="font-mono text-foreground-light">MIGRATION_SECRET</code> Studio was
-            started with; in development, Studio prints one when it starts.
+            started with. Without one, on the embedded database or in development, Studio generates
+            one, prints it on its first start and keeps it in its data directory.
           </p>
         </div>
       </main>
