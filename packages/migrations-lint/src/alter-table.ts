@@ -72,7 +72,7 @@ function alterCommand(
         add(
           "not-null-without-check",
           (name) =>
-            `SET NOT NULL on ${name}.${column} scans every row under ACCESS EXCLUSIVE ${scope.held}: reads and writes wait for the scan. No validated CHECK (${column} IS NOT NULL) added before it proves the column has no NULL.`,
+            `SET NOT NULL on column ${column} of ${name} scans every row under ACCESS EXCLUSIVE ${scope.held}: reads and writes wait for the scan. No validated CHECK (${column} IS NOT NULL) added before it proves the column has no NULL.`,
         );
       }
       return "ACCESS EXCLUSIVE";
@@ -83,7 +83,7 @@ function alterCommand(
         add(
           "alter-column-type",
           (name) =>
-            `SET DATA TYPE ${type} on ${name}.${column}${using ? " USING an expression" : ""} rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE ${scope.held}: reads and writes wait for the whole rewrite${coercibleNote(definition.ColumnDef.typeName, using)}.`,
+            `SET DATA TYPE ${type} on column ${column} of ${name}${using ? " USING an expression" : ""} rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE ${scope.held}: reads and writes wait for the whole rewrite${coercibleNote(definition.ColumnDef.typeName, using)}.`,
         );
       }
       return "ACCESS EXCLUSIVE";

@@ -168,7 +168,7 @@ describe("sizes in findings", () => {
       size: { estimatedRows: 1_234_567, totalBytes: 398_458_880 },
     });
     expect(report.findings[0]?.message).toBe(
-      "SET DATA TYPE bigint on platform.users (≈1.2 M rows, 380 MB).id rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE until the migration commits: reads and writes wait for the whole rewrite.",
+      "SET DATA TYPE bigint on column id of platform.users (≈1.2 M rows, 380 MB) rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE until the migration commits: reads and writes wait for the whole rewrite.",
     );
   });
 
