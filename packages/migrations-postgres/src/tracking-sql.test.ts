@@ -18,6 +18,7 @@ const kysely: Record<QueryName, () => { sql: string }> = {
   selectRecords: () => inlineQueries.selectRecords(),
   selectStatus: () => inlineQueries.selectStatus({ migrationName: name }),
   selectState: () => inlineQueries.selectState({ migrationName: name }),
+  selectRecordedSql: () => inlineQueries.selectRecordedSql({ migrationName: name }),
   selectUnfinishedBy: () => inlineQueries.selectUnfinishedBy({ migrationName: name }),
   selectAttemptRevoked: () =>
     inlineQueries.selectAttemptRevoked({
@@ -72,6 +73,7 @@ const generated: Record<QueryName, () => { sql: string; parameters: readonly unk
   selectRecords: () => trackingSql.selectRecords(),
   selectStatus: () => trackingSql.selectStatus({ migrationName: name }),
   selectState: () => trackingSql.selectState({ migrationName: name }),
+  selectRecordedSql: () => trackingSql.selectRecordedSql({ migrationName: name }),
   selectUnfinishedBy: () => trackingSql.selectUnfinishedBy({ migrationName: name }),
   selectAttemptRevoked: () =>
     trackingSql.selectAttemptRevoked({
