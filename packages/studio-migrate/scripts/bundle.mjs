@@ -34,7 +34,12 @@ const ENTRY = join(DIST, "cli.js");
  * `pg`'s optional native binding, required only through `pg.native`: not installed, so never
  * bundled. Everything else is bundled, unless `withBinaries` finds it must not be.
  */
-const EXTERNAL = ["pg-native"];
+/**
+ * `pg-native`: optional, never installed. `@studio/migrations-lint`: it imports `libpg-query` 18,
+ * installed in its own `node_modules` because another package hoists version 17 to the root;
+ * inlined here, its import would resolve from this package's `dist/` to the root's 17.
+ */
+const EXTERNAL = ["pg-native", "@studio/migrations-lint"];
 
 /**
  * Keeps outside the bundle, imported from `node_modules` when needed, every package that ships a
