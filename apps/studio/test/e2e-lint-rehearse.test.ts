@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { byteSize } from "@studio/migrations-lint/describe";
 import { createTestDatabase, query, type TestDatabase } from "@studio/test-postgres";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { byteSize } from "../components/interfaces/Migrations/relation-size";
 import { CHROMIUM, launchChromium, screenshot, signIn } from "./browser.ts";
 import { type StudioProcess, startStudio } from "./studio-process.ts";
 

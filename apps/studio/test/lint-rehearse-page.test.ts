@@ -1,16 +1,12 @@
+import { byteSize, relationPhrase, rowCount, sizePhrase } from "@studio/migrations-lint/describe";
 import { describe, expect, it } from "vitest";
 import { applyLintGate } from "../components/interfaces/Migrations/apply-lint-gate";
+import { lockWeight } from "../components/interfaces/Migrations/lock-weight";
 import type {
   LintReport,
   RelationSize,
 } from "../components/interfaces/Migrations/Migrations.types";
 import { formatStatementTime } from "../components/interfaces/Migrations/Migrations.utils";
-import {
-  byteSize,
-  lockWeight,
-  rowCount,
-  sizeText,
-} from "../components/interfaces/Migrations/relation-size";
 
 // The rules behind what the apply confirmation and the rehearsal dialog say; the browser tests
 // (e2e-lint-rehearse.test.ts) show them on a real database.
@@ -35,19 +31,24 @@ const report = (errors: number, warnings = 0): LintReport => ({
   live: true,
 });
 
-describe("sizeText", () => {
+describe("a finding's size, as the lint words it", () => {
   it("says rows and bytes as the lint's messages do: ≈1.2 M rows, 380 MB", () => {
-    expect(sizeText(size(1_200_000, 380 * 1024 * 1024))).toBe("≈1.2 M rows, 380 MB");
-    expect(sizeText(size(100_000, 12_345_678))).toBe("≈100 k rows, 12 MB");
-    expect(sizeText(size(742, 8192))).toBe("≈742 rows, 8192 bytes");
-    expect(sizeText(size(1, 16_384))).toBe("≈1 row, 16 kB");
+    expect(sizePhrase(size(1_200_000, 380 * 1024 * 1024))).toBe("≈1.2 M rows, 380 MB");
+    expect(sizePhrase(size(100_000, 12_345_678))).toBe("≈100 k rows, 12 MB");
+    expect(sizePhrase(size(742, 8192))).toBe("≈742 rows, 8192 bytes");
+    expect(sizePhrase(size(1, 16_384))).toBe("≈1 row, 16 kB");
+    expect(relationPhrase("public.events", size(1_200_000, 380 * 1024 * 1024))).toBe(
+      `public.events (${sizePhrase(size(1_200_000, 380 * 1024 * 1024))})`,
+    );
   });
 
   it("says so when the table was never analyzed, and nothing for a table that is not there", () => {
-    expect(sizeText(size(null, 8192))).toBe("rows unknown, 8192 bytes");
-    expect(sizeText(size(5, null))).toBe("≈5 rows");
-    expect(sizeText({ ...size(null, null), exists: false, relation: null, kind: null })).toBeNull();
-    expect(sizeText(null)).toBeNull();
+    expect(sizePhrase(size(null, 8192))).toBe("rows unknown: never analyzed, 8192 bytes");
+    expect(sizePhrase(size(5, null))).toBe("≈5 rows");
+    expect(
+      sizePhrase({ ...size(null, null), exists: false, relation: null, kind: null }),
+    ).toBeNull();
+    expect(sizePhrase(null)).toBeNull();
   });
 
   it("moves to the next unit at a thousand rows and at 1024 bytes", () => {

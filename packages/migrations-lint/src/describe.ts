@@ -1,13 +1,26 @@
 import type { RelationLockHolder, RelationSize } from "@studio/migrations-core";
 
+/*
+ * How the lint words sizes and sessions. Imports nothing at run time (no parser, no WebAssembly),
+ * so a browser can load it (`@studio/migrations-lint/describe`): a face that shows a finding's
+ * size beside its message words it as the message does.
+ */
+
 /** How a table is named in a message: `platform.users (≈1.2 M rows, 380 MB)` when its size is known. */
 export function relationPhrase(name: string, size: RelationSize | null): string {
-  if (size === null || !size.exists) return name;
+  const phrase = sizePhrase(size);
+  return phrase === null ? name : `${name} (${phrase})`;
+}
+
+/**
+ * A table's size: `≈1.2 M rows, 380 MB`; `rows unknown: never analyzed, 8192 bytes` when the
+ * planner has no estimate yet; null when there is no size (not asked, or the table is not there).
+ */
+export function sizePhrase(size: RelationSize | null): string | null {
+  if (size === null || !size.exists) return null;
   const rows =
     size.estimatedRows === null ? "rows unknown: never analyzed" : rowCount(size.estimatedRows);
-  return size.totalBytes === null
-    ? `${name} (${rows})`
-    : `${name} (${rows}, ${byteSize(size.totalBytes)})`;
+  return size.totalBytes === null ? rows : `${rows}, ${byteSize(size.totalBytes)}`;
 }
 
 /** `≈742 rows`, `≈12 k rows`, `≈1.2 M rows`. */

@@ -1,7 +1,8 @@
 import type {
   Migration,
+  MigrationLinter,
+  MigrationLintOptions,
   RelationLockHolder,
-  RelationSize,
   TableLockMode,
 } from "@studio/migrations-core";
 import { loadModule, parsePlPgSQLSync, parseSync } from "libpg-query";
@@ -15,29 +16,14 @@ import { isLintRuleId, type LintRuleId, lintRule } from "./rules.ts";
 import { RunState } from "./run-state.ts";
 import { type ParsedStatement, parseSection } from "./statements.ts";
 
-export interface LintOptions {
-  /**
-   * What the live target says about the relations {@link Linter.relationsToSize} named (from
-   * `relationSizesSql` / `parseRelationSizes` through the executor). With them, a relation's
-   * existence comes from the target's catalog, every finding about an existing table carries its
-   * size, and statements that would wait for another session's lock say so. Without them, a table
-   * the linted migrations did not create is assumed to exist.
-   */
-  readonly sizes?: readonly RelationSize[];
-  /**
-   * The lock_timeout the executor runs each statement under unless the migration sets its own
-   * (e.g. `5s`, the pg and PGlite executors' default; null for none, as over postgres-meta for a
-   * transaction:false migration). Only the wording of waits depends on it: whether a wait is
-   * bounded. Unknown when not given.
-   */
-  readonly lockTimeout?: string | null;
-}
+/** What a lint is told about the target: the engine's {@link MigrationLintOptions}. */
+export type LintOptions = MigrationLintOptions;
 
 /** A lock_timeout in force: its value, null when there is none, undefined when unknown. */
 type Timeout = string | null | undefined;
 
-/** The lint, its parser loaded: synchronous from here on. */
-export interface Linter {
+/** The lint, its parser loaded: synchronous from here on; its findings name its own rule ids. */
+export interface Linter extends MigrationLinter {
   /**
    * The relations the lint would ask the target about, in SQL's spelling (`platform.users`): the
    * ones the migrations' statements lock or risk, other than those created earlier in the run.

@@ -1,7 +1,6 @@
-import type { TableLockMode } from "@studio/migrations-core";
+import type { LintLevel, TableLockMode } from "@studio/migrations-core";
 
-/** How much a finding matters: `error` fails `lint` (and `apply --strict`); the others inform. */
-export type LintLevel = "error" | "warning" | "info";
+export type { LintLevel };
 
 /** A rule: what it catches, at which level, the lock involved, why it matters and the safe way. */
 export interface LintRule {

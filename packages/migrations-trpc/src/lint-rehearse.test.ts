@@ -6,13 +6,7 @@ import {
 } from "@studio/migrations-core";
 import { createMemoryDatabase, MemoryExecutor } from "@studio/migrations-core/testing";
 import { loadLinter } from "@studio/migrations-lint";
-import {
-  createPostgresExecutor,
-  DEFAULT_TIMEOUTS,
-  readRelationSizesOver,
-  rehearseOver,
-  transportOf,
-} from "@studio/migrations-postgres";
+import { createPostgresExecutor } from "@studio/migrations-postgres";
 import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
 import { TRPCClientError } from "@trpc/client";
 import { TRPCError } from "@trpc/server";
@@ -187,21 +181,6 @@ describe("a strict apply over HTTP", () => {
   });
 });
 
-/**
- * The pg executor with SPEC §9's capabilities: its own once `UnitExecutor` has them, otherwise
- * the same two functions over its transport that `UnitExecutor` is to call.
- */
-function withSafeLiveChanges(executor: Executor): Executor {
-  if (executor.rehearse !== undefined && executor.readRelationSizes !== undefined) return executor;
-  const transport = transportOf(executor);
-  if (transport === undefined) throw new Error("not an executor of @studio/migrations-postgres");
-  return Object.assign(Object.create(executor) as Executor, {
-    readRelationSizes: (names: readonly string[]) => readRelationSizesOver(transport, names),
-    rehearse: (request: Parameters<NonNullable<Executor["rehearse"]>>[0]) =>
-      rehearseOver(transport, request, DEFAULT_TIMEOUTS),
-  });
-}
-
 describe("migrations.lint and migrations.rehearse on PostgreSQL", () => {
   const ROWS = 5_000;
   let database: TestDatabase;
@@ -227,7 +206,7 @@ describe("migrations.lint and migrations.rehearse on PostgreSQL", () => {
 
   beforeAll(async () => {
     database = await createTestDatabase("trpc_lint");
-    executor = withSafeLiveChanges(createPostgresExecutor({ connection: database.url }));
+    executor = createPostgresExecutor({ connection: database.url });
     side = new pg.Client({ connectionString: database.url });
     await side.connect();
     await caller().apply({ upTo: "001_users" });

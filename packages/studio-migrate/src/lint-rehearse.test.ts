@@ -2,14 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { directorySource, type Executor } from "@studio/migrations-core";
 import { loadLinter } from "@studio/migrations-lint";
-import {
-  createPostgresExecutor,
-  DEFAULT_TIMEOUTS,
-  readRelationSizesOver,
-  rehearseOver,
-  transportOf,
-  UnitExecutor,
-} from "@studio/migrations-postgres";
+import { createPostgresExecutor } from "@studio/migrations-postgres";
 import {
   type MigrationsHttpServer,
   startMigrationsHttpServer,
@@ -35,15 +28,6 @@ const FILES: Record<string, string> = {
     "alter table platform.users drop column nickname;",
   ),
 };
-
-/**
- * Whether the executors of @studio/migrations-postgres read sizes and rehearse themselves
- * (`UnitExecutor.readRelationSizes` / `rehearse`, over `readRelationSizesOver` / `rehearseOver`):
- * the direct mode's sizes and rehearsals need it; until then it lints without sizes and refuses
- * to rehearse, which is checked instead.
- */
-const executorsRehearse =
-  "rehearse" in UnitExecutor.prototype && "readRelationSizes" in UnitExecutor.prototype;
 
 let database: { url: string; drop(): Promise<void> };
 let dir: string;
@@ -83,27 +67,19 @@ describe("lint (direct)", () => {
     // 80 columns (not a terminal): with a size, the relation, the size and the message go to a
     // second line; without one, a row fits on one.
     expect(result.stdout).toMatch(
-      executorsRehearse
-        ? /RULE\s+LEVEL\s+MIGRATION:LINE\s+LOCK\n\s+RELATION\s+SIZE\s+MESSAGE/
-        : /RULE\s+LEVEL\s+MIGRATION:LINE\s+RELATION\s+LOCK\s+MESSAGE/,
+      /RULE\s+LEVEL\s+MIGRATION:LINE\s+LOCK\n\s+RELATION\s+SIZE\s+MESSAGE/,
     );
     expect(flat(result.stdout)).toContain("CREATE INDEX without CONCURRENTLY locks platform.users");
     expect(result.stdout).toMatch(
-      executorsRehearse
-        ? /index-not-concurrent\s+error\s+002_index_users:3\s+SHARE\n\s+platform\.users\s+/
-        : /index-not-concurrent\s+error\s+002_index_users:3\s+platform\.users\s+SHARE\s+CREATE/,
+      /index-not-concurrent\s+error\s+002_index_users:3\s+SHARE\n\s+platform\.users\s+/,
     );
     expect(flat(result.stdout)).toContain("fix: ");
     expect(flat(result.stdout)).toContain("1 error, 0 warnings.");
     expect(flat(result.stderr)).toContain(
       "error: The lint found 1 error: index-not-concurrent at 002_index_users:3.",
     );
-    if (executorsRehearse) {
-      expect(flat(result.stdout)).toContain("(sizes and lock holders from the target)");
-      expect(result.stdout).toMatch(/platform\.users\s+≈5 k rows, \d+ kB\s+CREATE INDEX without/);
-    } else {
-      expect(flat(result.stdout)).toContain("(no sizes: the target cannot tell them)");
-    }
+    expect(flat(result.stdout)).toContain("(sizes and lock holders from the target)");
+    expect(result.stdout).toMatch(/platform\.users\s+≈5 k rows, \d+ kB\s+CREATE INDEX without/);
   });
 
   it("answers one JSON document, with each finding's size", async () => {
@@ -119,14 +95,12 @@ describe("lint (direct)", () => {
     });
     const [finding] = document.result.findings;
     expect(finding).toMatchObject({ rule: "index-not-concurrent", line: 3, lock: "SHARE" });
-    if (executorsRehearse) {
-      expect(finding.size).toMatchObject({ estimatedRows: ROWS, kind: "table" });
-      const [catalog] = await query<{ bytes: string }>(
-        database.url,
-        "select pg_total_relation_size('platform.users')::text as bytes",
-      );
-      expect(finding.size.totalBytes).toBe(Number(catalog?.bytes));
-    }
+    expect(finding.size).toMatchObject({ estimatedRows: ROWS, kind: "table" });
+    const [catalog] = await query<{ bytes: string }>(
+      database.url,
+      "select pg_total_relation_size('platform.users')::text as bytes",
+    );
+    expect(finding.size.totalBytes).toBe(Number(catalog?.bytes));
   });
 
   it("exits 0 for migrations without an error, and lints the ones named", async () => {
@@ -192,82 +166,50 @@ describe("apply --strict (direct)", () => {
 });
 
 describe("rehearse (direct)", () => {
-  it.runIf(executorsRehearse)(
-    "times each statement, shows its locks, and leaves the database as it was",
-    async () => {
-      const before = await schema();
+  it("times each statement, shows its locks, and leaves the database as it was", async () => {
+    const before = await schema();
 
-      const result = await direct("rehearse");
+    const result = await direct("rehearse");
 
-      expect(result.code, result.stderr).toBe(0);
-      // 80 columns (not a terminal): each statement on a line of its own, under its time.
-      expect(result.stdout).toMatch(/MIGRATION\s+LINE\s+TIME\s+LOCKS TAKEN\n\s+STATEMENT/);
-      expect(result.stdout).toMatch(
-        /002_index_users\s+3\s+[\d.]+ ms\s+(SHARE on platform\.users|ACCESS EXCLUSIVE on platform\.users_email \(index\))\n\s+create index users_email on platform\.users \(email\)\n/,
-      );
-      expect(result.stdout).toMatch(
-        /003_nickname\s+2\s+[\d.]+ ms\s+ACCESS EXCLUSIVE on platform\.users\n\s+alter table platform\.users add column nickname text\n/,
-      );
-      expect(flat(result.stdout)).toContain(
-        "Rehearsed 2 of 2 pending migrations in one transaction, then rolled it back: nothing was applied or recorded.",
-      );
-      expect(await states(database.url)).toEqual({ "001_users": "applied" });
-      expect(await schema()).toEqual(before);
+    expect(result.code, result.stderr).toBe(0);
+    // 80 columns (not a terminal): each statement on a line of its own, under its time.
+    expect(result.stdout).toMatch(/MIGRATION\s+LINE\s+TIME\s+LOCKS TAKEN\n\s+STATEMENT/);
+    expect(result.stdout).toMatch(
+      /002_index_users\s+3\s+[\d.]+ ms\s+(SHARE on platform\.users|ACCESS EXCLUSIVE on platform\.users_email \(index\))\n\s+create index users_email on platform\.users \(email\)\n/,
+    );
+    expect(result.stdout).toMatch(
+      /003_nickname\s+2\s+[\d.]+ ms\s+ACCESS EXCLUSIVE on platform\.users\n\s+alter table platform\.users add column nickname text\n/,
+    );
+    expect(flat(result.stdout)).toContain(
+      "Rehearsed 2 of 2 pending migrations in one transaction, then rolled it back: nothing was applied or recorded.",
+    );
+    expect(await states(database.url)).toEqual({ "001_users": "applied" });
+    expect(await schema()).toEqual(before);
 
-      const json = JSON.parse(
-        (await direct("rehearse", "--to", "002_index_users", "--json")).stdout,
-      );
-      expect(json).toMatchObject({ ok: true, command: "rehearse" });
-      expect(json.result.results.map((r: { migrationName: string }) => r.migrationName)).toEqual([
-        "002_index_users",
-      ]);
-    },
-  );
-
-  it.runIf(executorsRehearse)(
-    "exits 1 with Postgres' message when a statement fails, after what ran before it",
-    async () => {
-      writeFileSync(
-        join(dir, "003_nickname.sql"),
-        migration(
-          "alter table platform.users add column nickname text;\nalter table platform.users add column email text;",
-        ),
-      );
-      const result = await direct("rehearse");
-
-      expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/FAILED: alter table platform\.users add column email text/);
-      expect(flat(result.stderr)).toContain(
-        'error: 003_nickname failed in the rehearsal at line 3 (alter table platform.users add column email text): column "email" of relation "users" already exists',
-      );
-      expect(await states(database.url)).toEqual({ "001_users": "applied" });
-    },
-  );
-
-  it.runIf(!executorsRehearse)(
-    "is refused, saying why, while the executor cannot rehearse",
-    async () => {
-      const result = await direct("rehearse");
-      expect(result.code).toBe(1);
-      expect(flat(result.stderr)).toContain("Cannot rehearse: the postgres executor cannot");
-    },
-  );
-});
-
-/**
- * The pg executor with SPEC §9's capabilities: its own once `UnitExecutor` has them, otherwise
- * the same two functions over its transport that `UnitExecutor` is to call.
- */
-function withSafeLiveChanges(executor: Executor): Executor {
-  if (executor.rehearse !== undefined && executor.readRelationSizes !== undefined) return executor;
-  const transport = transportOf(executor);
-  if (transport === undefined) throw new Error("not an executor of @studio/migrations-postgres");
-  return Object.assign(Object.create(executor) as Executor, {
-    readRelationSizes: (names: readonly string[]) => readRelationSizesOver(transport, names),
-    rehearse: (request: Parameters<NonNullable<Executor["rehearse"]>>[0]) =>
-      rehearseOver(transport, request, DEFAULT_TIMEOUTS),
+    const json = JSON.parse((await direct("rehearse", "--to", "002_index_users", "--json")).stdout);
+    expect(json).toMatchObject({ ok: true, command: "rehearse" });
+    expect(json.result.results.map((r: { migrationName: string }) => r.migrationName)).toEqual([
+      "002_index_users",
+    ]);
   });
-}
+
+  it("exits 1 with Postgres' message when a statement fails, after what ran before it", async () => {
+    writeFileSync(
+      join(dir, "003_nickname.sql"),
+      migration(
+        "alter table platform.users add column nickname text;\nalter table platform.users add column email text;",
+      ),
+    );
+    const result = await direct("rehearse");
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAILED: alter table platform\.users add column email text/);
+    expect(flat(result.stderr)).toContain(
+      'error: 003_nickname failed in the rehearsal at line 3 (alter table platform.users add column email text): column "email" of relation "users" already exists',
+    );
+    expect(await states(database.url)).toEqual({ "001_users": "applied" });
+  });
+});
 
 describe("through Studio (--url)", () => {
   const SECRET = "correct-horse-battery-staple";
@@ -275,7 +217,7 @@ describe("through Studio (--url)", () => {
   let studio: MigrationsHttpServer;
 
   beforeEach(async () => {
-    executor = withSafeLiveChanges(createPostgresExecutor({ connection: database.url }));
+    executor = createPostgresExecutor({ connection: database.url });
     studio = await startMigrationsHttpServer({
       executor,
       source: directorySource(dir),

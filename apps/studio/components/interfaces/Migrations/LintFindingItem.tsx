@@ -1,8 +1,8 @@
+import { sizePhrase } from "@studio/migrations-lint/describe";
 import { formatDateTime } from "../../ui/date-time";
 import { LintLevelBadge } from "./LintLevelBadge";
 import { LockBadge } from "./LockBadge";
 import type { LintFinding } from "./Migrations.types";
-import { sizeText } from "./relation-size";
 
 type LockHolder = LintFinding["blockedBy"][number];
 
@@ -22,7 +22,8 @@ interface LintFindingItemProps {
  * matters, the sessions in its way right now, and the safe way to write it.
  */
 export function LintFindingItem({ finding }: LintFindingItemProps) {
-  const size = sizeText(finding.size);
+  // Worded by the lint itself, so the size beside a finding and the one in its message agree.
+  const size = sizePhrase(finding.size);
   const place = `${finding.migration}:${finding.line}`;
   return (
     <li

@@ -1,5 +1,5 @@
 import { Icon } from "../../ui/Icon";
-import { LOCK_WEIGHT_NOTES, type LockWeight, lockWeight } from "./relation-size";
+import { LOCK_WEIGHT_NOTES, type LockWeight, lockWeight } from "./lock-weight";
 
 const WEIGHT_STYLES: Record<LockWeight, string> = {
   "blocks-all": "border-destructive-border bg-destructive-subtle text-destructive",
