@@ -19,7 +19,18 @@ export { SESSION_COOKIE } from "./sessions.ts";
 export const CSRF_HEADER = "x-studio-csrf";
 
 export type Caller =
-  | { ok: true; actor: string; via: "secret" | "session" }
+  | {
+      ok: true;
+      actor: string;
+      via: "secret" | "session";
+      /**
+       * Whether what let the caller in still does: the session row is still there (not signed
+       * out, not expired), or the secret header still matches the secret. What outlives the
+       * request's start asks it again: an open progress stream ends when it says no (SPEC §6).
+       * Throws when the database cannot say.
+       */
+      stillAuthorized(): Promise<boolean>;
+    }
   | { ok: false; status: 400 | 401 | 403 | 503; message: string };
 
 export interface RequestLike extends AddressedRequest {
@@ -51,7 +62,15 @@ export async function identifyCaller(
   const config = studioConfig();
   if (req.headers[SECRET_HEADER] !== undefined) {
     const auth = authenticateSecretHeaders(req.headers, config.secret);
-    if (auth.ok) return { ok: true, actor: auth.actor, via: "secret" };
+    if (auth.ok) {
+      const headers = req.headers;
+      return {
+        ok: true,
+        actor: auth.actor,
+        via: "secret",
+        stillAuthorized: async () => authenticateSecretHeaders(headers, studioConfig().secret).ok,
+      };
+    }
     if (auth.reason === "invalid_actor") {
       return {
         ok: false,
@@ -84,7 +103,13 @@ export async function identifyCaller(
         "Cross-site request refused: a signed-in browser must send x-studio-csrf from Studio's own pages.",
     };
   }
-  return { ok: true, actor, via: "session" };
+  const cookie = req.headers.cookie;
+  return {
+    ok: true,
+    actor,
+    via: "session",
+    stillAuthorized: async () => (await sessionActor(cookie)) === actor,
+  };
 }
 
 function isSameSiteRequest(req: RequestLike): boolean {

@@ -6,11 +6,24 @@ import { isValidActor } from "@studio/migrations-core/rules";
 export interface MigrationsContext {
   /** The authenticated actor, recorded as `applied_by` and in the audit trail; null refuses. */
   actor: string | null;
+  /**
+   * Whether the credentials this request was authenticated with still hold — the session row is
+   * still there, the secret is still the one expected — asked again and again by what outlives a
+   * request's start: an open `migrations.progress` stream ends with `UNAUTHORIZED` once it
+   * answers `false` (signing out ends the stream, SPEC §6). Absent: nothing to re-check.
+   */
+  stillAuthorized?: (() => Promise<boolean>) | undefined;
 }
 
 /** For tests and hosts: the context from an already-authenticated actor. */
-export function createContextInner({ actor }: { actor: string | null }): MigrationsContext {
-  return { actor };
+export function createContextInner({
+  actor,
+  stillAuthorized,
+}: {
+  actor: string | null;
+  stillAuthorized?: (() => Promise<boolean>) | undefined;
+}): MigrationsContext {
+  return stillAuthorized === undefined ? { actor } : { actor, stillAuthorized };
 }
 
 export const SECRET_HEADER = "x-migration-secret";

@@ -21,6 +21,7 @@ export * from "./inputs.ts";
 export { MAX_BATCH_SIZE } from "./limits.ts";
 export { attemptLogLine } from "./logging.ts";
 export {
+  AUTH_RECHECK_MS,
   DEFAULT_HEARTBEAT_MS,
   type HeartbeatEvent,
   KEPT_EVENTS_PER_RUN,
@@ -32,7 +33,16 @@ export {
   type ProgressStreamOptions,
   progressStream,
   type RunningMigration,
+  STREAM_UNAUTHORIZED_MESSAGE,
 } from "./progress.ts";
+export {
+  RECORDED_POLL_MS,
+  type RecordedEventsReader,
+  type RecordedMigrationEvent,
+  RecordedProgress,
+  type RecordedStepResult,
+  recordedEvent,
+} from "./recorded-progress.ts";
 export {
   type Authorize,
   createMigrationsRouter,

@@ -28,6 +28,7 @@ import {
 } from "./inputs.ts";
 import { DEFAULT_HEARTBEAT_MS } from "./limits.ts";
 import { ProgressHub, progressStream } from "./progress.ts";
+import { RECORDED_POLL_MS, RecordedProgress } from "./recorded-progress.ts";
 import { authedProcedure, router } from "./trpc.ts";
 
 export type MigrationsProcedure =
@@ -67,6 +68,11 @@ export type MigrationsRouterOptions = (
    * hub of this router's own). Pass one to publish other runs there too.
    */
   progressHub?: ProgressHub;
+  /**
+   * How often `migrations.progress` reads the audit trail for migrations finished elsewhere,
+   * while someone subscribes (default {@link RECORDED_POLL_MS}).
+   */
+  recordedPollMs?: number;
 };
 
 /**
@@ -93,6 +99,9 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
         });
   const authorize = options.authorize;
   const hub = options.progressHub ?? new ProgressHub();
+  // Other replicas' runs, through the database they share; this process's own are the hub's.
+  const recorded = new RecordedProgress(engine, options.recordedPollMs ?? RECORDED_POLL_MS);
+  hub.listen(({ event }) => recorded.noteLocal(event));
   /** The run's progress goes to the hub under the client's id, or one of the server's. */
   const progress = (id: string | undefined) => ({
     runId: id ?? randomUUID(),
@@ -190,21 +199,28 @@ export function createMigrationsRouter(options: MigrationsRouterOptions) {
       .query(({ input }) => engine.history(input ?? {})),
 
     /**
-     * The progress of runs in this process, as server-sent events (`ProgressEvent`, tracked:
-     * a client gets `{ id, data }`): run and migration started / finished, and a heartbeat when
-     * nothing else was sent for `heartbeatMs` (default 3 s) — idle, or with the running
-     * migration and its elapsed time. With `runId`, only that run's events (subscribe first,
-     * then call `apply` / `rollback` with the same `runId`; its events published before the
-     * subscription started are sent first). Read-only, like `list`.
+     * The progress of runs, as server-sent events (`ProgressEvent`, tracked: a client gets
+     * `{ id, data }`): run and migration started / finished for runs in this process, each
+     * migration finished by runs elsewhere (`migration_recorded`, from the audit trail the
+     * replicas share), and a heartbeat when nothing else was sent for `heartbeatMs` (default
+     * 3 s) — idle, or with the running migration and its elapsed time. With `runId`, only that
+     * run's events (wait for the first heartbeat, then call `apply` / `rollback` with the same
+     * `runId`; its events published before the subscription started are sent first) — or, while
+     * no run of that id is in this process, the migrations the caller's actor finishes elsewhere:
+     * the run landed on another replica. Ends with `UNAUTHORIZED` once the caller's credentials
+     * no longer hold (`stillAuthorized`). Read-only, like `list`.
      */
     progress: procedure("progress")
       .input(progressInput)
-      .subscription(({ input, signal }) =>
+      .subscription(({ ctx, input, signal }) =>
         progressStream(hub, {
           runId: input?.runId ?? null,
           heartbeatMs: input?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
           lastEventId: input?.lastEventId ?? null,
           signal,
+          recorded,
+          actor: ctx.actor,
+          stillAuthorized: ctx.stillAuthorized,
         }),
       ),
 

@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { MigrationFinishedEvent } from "@studio/migrations-core";
-import type { ProgressEvent, RunningMigration } from "@studio/migrations-trpc";
+import type {
+  ProgressEvent,
+  RecordedMigrationEvent,
+  RunningMigration,
+} from "@studio/migrations-trpc";
 import {
   MAX_HEARTBEAT_MS,
   MIN_HEARTBEAT_MS,
@@ -12,8 +16,13 @@ import { formatSeconds } from "./node-http-fetch.ts";
  * A run through Studio (`apply`, `rollback`), watched over `migrations.progress` (SPEC §8): each
  * migration's line is printed as it finishes, and the command fails when Studio says nothing —
  * no event, no heartbeat, no answer — for `--timeout`. A long migration keeps it alive: Studio
- * sends heartbeats while it runs. The stream is opened with the run's own id, beside the call
- * that starts the run; Studio sends the run's events from its start, whichever comes first.
+ * sends heartbeats while it runs. The stream is opened with the run's own id, and the call that
+ * starts the run is made once it listens (its first heartbeat).
+ *
+ * Behind a load balancer the stream and the call may land on different Studio replicas: the
+ * stream's replica then sends the migrations the run finishes as its database records them
+ * (`migration_recorded`) instead of the run's own events. Either way each migration is reported
+ * once, however many of them say it finished.
  *
  * When the stream cannot be opened (an older Studio, a proxy that refuses it) the run goes on
  * without it: the lines are printed when it ends, which the operator is told once, and then the
@@ -26,7 +35,7 @@ export interface RunWatchOptions {
   timeoutMs: number;
   /** Studio's label, for messages. */
   studio: string;
-  onFinished(event: MigrationFinishedEvent): void;
+  onFinished(event: MigrationFinishedEvent | RecordedMigrationEvent): void;
   /** Said once, when there is no stream to watch (why, in a sentence). */
   onNoStream(reason: string): void;
 }
@@ -58,6 +67,21 @@ export async function watchRun<T>(
   let streaming = false;
   let running: RunningMigration | null = null;
   let settled = false;
+  /** `kind name` of each migration reported: a run attempts each once. */
+  const reported = new Set<string>();
+  const finished = (event: MigrationFinishedEvent | RecordedMigrationEvent) => {
+    running = null;
+    const key = `${event.kind} ${event.migrationName}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    options.onFinished(event);
+  };
+  let listening: () => void = () => {};
+  /** Settles when the stream listens, cannot be opened, or Studio stayed silent. */
+  const opened = new Promise<void>((resolve) => {
+    listening = resolve;
+  });
+  silence.signal.addEventListener("abort", () => listening());
 
   let timer: NodeJS.Timeout | undefined;
   const heard = () => {
@@ -86,6 +110,7 @@ export async function watchRun<T>(
       onData: ({ data }: { data: ProgressEvent }) => {
         if (settled) return;
         streaming = true;
+        listening();
         heard();
         switch (data.type) {
           case "heartbeat":
@@ -103,14 +128,15 @@ export async function watchRun<T>(
             };
             break;
           case "migration_finished":
-            running = null;
-            options.onFinished(data);
+          case "migration_recorded":
+            finished(data);
             break;
           default:
             break;
         }
       },
       onError: (error: unknown) => {
+        listening();
         // Once it has streamed, a lost stream is a silence: the timer says when it is too long.
         if (settled || streaming) return;
         const status = httpStatusOf(error);
@@ -124,6 +150,9 @@ export async function watchRun<T>(
   );
 
   try {
+    // Not before it listens: a run on another replica is seen only from then on.
+    await opened;
+    if (silence.signal.aborted) throw silence.signal.reason;
     return await call(runId, silence.signal);
   } catch (error) {
     if (silence.signal.aborted) throw silence.signal.reason;

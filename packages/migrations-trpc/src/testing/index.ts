@@ -1,1 +1,5 @@
-export { type MigrationsHttpServer, startMigrationsHttpServer } from "./http-server.ts";
+export {
+  type MigrationsHttpServer,
+  type MigrationsHttpServerOptions,
+  startMigrationsHttpServer,
+} from "./http-server.ts";

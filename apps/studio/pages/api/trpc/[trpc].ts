@@ -17,7 +17,8 @@ export default async function handler(req: NextApiRequest, res: NextApiResponse)
     router,
     createContext: async ({ req }) => {
       const who = await identifyCaller(req);
-      if (who.ok) return { actor: who.actor };
+      // A progress stream asks again while it stays open: signing out ends it.
+      if (who.ok) return { actor: who.actor, stillAuthorized: who.stillAuthorized };
       if (who.status === 401) return { actor: null }; // each procedure answers 401 itself
       throw new TRPCError({
         code:
