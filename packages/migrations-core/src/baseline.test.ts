@@ -73,7 +73,7 @@ describe("baseline over a failed or interrupted migration", () => {
     await expectRefused(context, "001_a", /002_index \(failed\)/);
   });
 
-  it("is refused over an interrupted migration (its runner died mid-way), recording nothing", async () => {
+  it("is refused over an interrupted migration (its runner died mid-way), recording only that attempt's failure", async () => {
     const context = setup(
       [table("001_a"), concurrently("002_index"), table("003_c")],
       [{ migrationName: "002_index", statementIndex: 1, mode: "crash" }],
@@ -81,6 +81,16 @@ describe("baseline over a failed or interrupted migration", () => {
     await expect(context.engine.apply({ actor: "ops" })).rejects.toThrow();
     expect((await context.engine.list()).problems.map((p) => p.kind)).toEqual(["interrupted"]);
 
+    // The first operation to find it writes the failed event its runner never wrote (SPEC §3).
+    await expect(context.engine.baseline({ upTo: "003_c", actor: "dba" })).rejects.toBeInstanceOf(
+      MigrationBlockedError,
+    );
+    expect(
+      context.database.events.map((e) => [e.migrationName, e.action, e.outcome, e.actor]),
+    ).toEqual([
+      ["001_a", "apply", "succeeded", "ops"],
+      ["002_index", "apply", "failed", "ops"],
+    ]);
     await expectRefused(context, "003_c", /002_index \(interrupted\)/);
   });
 

@@ -21,6 +21,7 @@ import {
   planAdopt,
   planApply,
   planBaseline,
+  planInterrupted,
   planResolve,
   planRollback,
   planRollbackRun,
@@ -341,6 +342,9 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
     if (changes.length === 0) return;
     await executor.recordChanges(changes, actor);
     for (const change of changes) {
+      // Whether an interrupted attempt's event was written (or had been, earlier) is decided in
+      // the executor, which does not say: a log line here could repeat at every operation.
+      if (change.kind === "record_interrupted") continue;
       log({
         migrationName: change.migrationName,
         action: change.action,
@@ -349,6 +353,26 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
         actor,
         error: null,
       });
+    }
+  };
+
+  /**
+   * `plan()` — what an operation that writes under the lock plans — or, when it refuses, the
+   * refusal, after the failed events owed to the attempts its read shows interrupted
+   * (`planInterrupted`): an apply refused because of one is the operation that finds it. The
+   * refusal is the answer even should the database not take them; the next operation records
+   * them then. When `plan()` succeeds, the caller records them, first of what it records.
+   */
+  const unlessRefused = async <T>(
+    plan: () => T,
+    interrupted: Bookkeeping[],
+    actor: string,
+  ): Promise<T> => {
+    try {
+      return plan();
+    } catch (refusal) {
+      if (interrupted.length > 0) await executor.recordChanges(interrupted, actor).catch(() => {});
+      throw refusal;
     }
   };
 
@@ -418,7 +442,13 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       return underLock(opts.actor, async () => {
         // A per-unit lock excludes nothing across units, so a second read would gain nothing.
         const input = executor.lockScope === "per-unit" ? unlocked : await readInput(loaded);
-        const plan = planApply(input, target, opts);
+        const interrupted = planInterrupted(input);
+        const plan = await unlessRefused(
+          () => planApply(input, target, opts),
+          interrupted,
+          opts.actor,
+        );
+        await record(interrupted, opts.actor);
         // Under the lock, on the plan that runs: what is linted is exactly what would apply.
         if (opts.strict) await refuseLintErrors(plan.steps, timeouts.timeouts);
         const results: ApplyStepResult[] = plan.alreadyApplied.map((name) =>
@@ -505,7 +535,14 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       }
 
       return underLock(opts.actor, async () => {
-        const plan = planRollback(await readInput(), opts.migrationName, opts);
+        const input = await readInput();
+        const interrupted = planInterrupted(input);
+        const plan = await unlessRefused(
+          () => planRollback(input, opts.migrationName, opts),
+          interrupted,
+          opts.actor,
+        );
+        await record(interrupted, opts.actor);
         if (plan.kind === "not_applied") return report("not_applied");
         const run = reportRun(opts.progress, "rollback", [opts.migrationName]);
         if (plan.kind === "mark_only") {
@@ -605,7 +642,14 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
 
       // Planned under the lock, on a fresh read: what another applier did meanwhile counts.
       return underLock(opts.actor, async () => {
-        const plan = planRollbackRun(await readInput(), target, { markOnly });
+        const input = await readInput();
+        const interrupted = planInterrupted(input);
+        const plan = await unlessRefused(
+          () => planRollbackRun(input, target, { markOnly }),
+          interrupted,
+          opts.actor,
+        );
+        await record(interrupted, opts.actor);
         const results: RollbackStepResult[] = [];
         let failed: RollbackStepResult | null = null;
         const run = reportRun(
@@ -687,8 +731,10 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       // A read only, outside the lock: a missing table should not make other appliers wait.
       const foreign = await executor.readForeignVersions({ kind: from, table });
       return underLock(actor, async () => {
-        const plan = planAdopt(await readInput(loaded), foreign, from);
-        await record(plan.changes, actor);
+        const input = await readInput(loaded);
+        const interrupted = planInterrupted(input);
+        const plan = await unlessRefused(() => planAdopt(input, foreign, from), interrupted, actor);
+        await record([...interrupted, ...plan.changes], actor);
         return { from, table: foreign.table, results: plan.results };
       });
     },
@@ -698,8 +744,9 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       requireName(upTo, "upTo");
       return underLock(actor, async () => {
         const input = await readInput();
-        const changes = planBaseline(input, upTo);
-        await record(changes, actor);
+        const interrupted = planInterrupted(input);
+        const changes = await unlessRefused(() => planBaseline(input, upTo), interrupted, actor);
+        await record([...interrupted, ...changes], actor);
         const baselined = new Set(changes.map((c) => c.migrationName));
         const status = planStatus(input);
         return {
@@ -723,8 +770,14 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       return underLock(actor, async () => {
         const input = await readInput();
         const before = describeState(planStatus(input), migrationName);
-        const change = planResolve(input, migrationName, as);
-        await record([change], actor);
+        const interrupted = planInterrupted(input);
+        const change = await unlessRefused(
+          () => planResolve(input, migrationName, as),
+          interrupted,
+          actor,
+        );
+        // The attempt a resolve clears gets its failed event first, in the same batch.
+        await record([...interrupted, change], actor);
         const after = describeState(
           planStatus({ ...input, records: await executor.readState() }),
           migrationName,

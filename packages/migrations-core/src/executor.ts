@@ -61,8 +61,9 @@ export interface Executor {
 
   /**
    * Writes bookkeeping without running migration SQL (baseline, adopt, resolve, mark-only rollback):
-   * all changes and one `succeeded` event per change commit together. When any row's status is
-   * not one the change expects, nothing is written and `StateConflictError` is thrown.
+   * all changes and one `succeeded` event per change commit together, in order. When any row's
+   * status is not one the change expects, nothing is written and `StateConflictError` is thrown.
+   * A `record_interrupted` change expects nothing: it writes its `failed` event or nothing.
    */
   recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void>;
 
@@ -210,6 +211,21 @@ export type Bookkeeping =
       checksum: string;
       action: "resolve";
       expect: readonly ExpectedState[];
+    }
+  | {
+      /**
+       * A `transaction:false` attempt (`apply`: its up section; `rollback`: its down section)
+       * found interrupted gets the `failed` event its runner never wrote (SPEC §3), its actor who
+       * started it, no execution time, its message `interruptedMessage`'s. Decided under the unit
+       * lock on the row as it is then, never on the planner's read: written only while the row
+       * is still that started attempt and its runner is not working on it (the test that sets
+       * `MigrationRecord.running`), and only once per attempt — not when a failed event of
+       * `action` starting with `INTERRUPTED_EVENT_PREFIX` was recorded at or after the row's
+       * `applied_at`. Otherwise nothing is written and nothing is refused. The row stays as it is.
+       */
+      kind: "record_interrupted";
+      migrationName: string;
+      action: "apply" | "rollback";
     };
 
 export interface EventQuery {
@@ -221,7 +237,7 @@ export interface EventQuery {
 
 /** The resolution a bookkeeping change records in its event: only a `resolve` has one. */
 export function resolutionOf(change: Bookkeeping): Resolution | null {
-  if (change.action !== "resolve") return null;
+  if (change.kind === "record_interrupted" || change.action !== "resolve") return null;
   switch (change.kind) {
     case "mark_applied":
       return "applied";

@@ -111,6 +111,7 @@ export {
   planAdopt,
   planApply,
   planBaseline,
+  planInterrupted,
   planResolve,
   planRollback,
   planRollbackRun,
@@ -133,6 +134,9 @@ export type {
 } from "./progress.ts";
 export {
   type EventOutcome,
+  INTERRUPTED_EVENT_PREFIX,
+  type InterruptedAttempt,
+  interruptedMessage,
   isInterrupted,
   isRollbackAttempt,
   type MigrationAction,
@@ -141,6 +145,8 @@ export {
   type RecordedStatus,
   rollbackFailedMessage,
   rollbackStartedMessage,
+  rollbackStartedMessageParts,
+  startedByOf,
   startedMessage,
 } from "./records.ts";
 export {

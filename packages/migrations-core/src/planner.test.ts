@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { MigrationNotFoundError, StateConflictError } from "./errors.ts";
 import { compareMigrationNames } from "./migration.ts";
-import { planApply, planStatus } from "./planner.ts";
+import { planApply, planResolve, planStatus } from "./planner.ts";
 import type { MigrationRecord, RecordedStatus } from "./records.ts";
 import { loadMigrationTexts } from "./sources.ts";
 
@@ -28,7 +29,7 @@ function record(
 }
 
 describe("planStatus", () => {
-  it("reports a recorded migration whose file is gone as missing, without blocking", () => {
+  it("shows an applied migration whose file is gone as missing, and not as a problem", () => {
     const { migrations } = loadMigrationTexts([{ name: "001_a", sql: "select 1;" }]);
     const status = planStatus({
       migrations,
@@ -41,10 +42,23 @@ describe("planStatus", () => {
       ["001_a", "applied", false],
       ["002_gone", "applied", true],
     ]);
-    expect(status.problems).toMatchObject([
-      { kind: "missing", migrationName: "002_gone", blocking: false },
-    ]);
+    expect(status.problems).toEqual([]);
     expect(status.lastApplied).toBe("002_gone");
+  });
+
+  it("reports a failed migration whose file is gone as missing, to restore or resolve", () => {
+    const status = planStatus({
+      migrations: [],
+      records: [record("002_gone", "failed", "x", { transactional: false })],
+    });
+    expect(status.problems).toMatchObject([
+      {
+        kind: "missing",
+        migrationName: "002_gone",
+        remedy: { kind: "restore_file", recorded: "failed" },
+      },
+      { kind: "failed", migrationName: "002_gone", blocking: true },
+    ]);
   });
 
   it("gives a UI row everything: who, when, how long, checksum state and the SQL of what is pending", () => {
@@ -195,6 +209,51 @@ describe("planner invariants (property-based)", () => {
           expect(() => planApply(input, { kind: "all" })).toThrow(/older than the newest applied/);
         else expect(planApply(input, { kind: "all" }).steps).toHaveLength(status.pending.length);
       }),
+    );
+  });
+});
+
+describe("planResolve of a migration whose file is gone (SPEC §4 Records without a file)", () => {
+  const gone = (extra: Partial<MigrationRecord> = {}) =>
+    record("002_gone", "failed", "recorded-sum", {
+      transactional: false,
+      executionTimeMs: null,
+      ...extra,
+    });
+
+  it("marks a failed or interrupted one applied with the checksum its attempt recorded", () => {
+    for (const failed of [gone(), gone({ executionTimeMs: 12 }), gone({ transactional: true })]) {
+      expect(planResolve({ migrations: [], records: [failed] }, "002_gone", "applied")).toEqual({
+        kind: "mark_applied",
+        migrationName: "002_gone",
+        checksum: "recorded-sum",
+        action: "resolve",
+        expect: ["failed"],
+      });
+    }
+  });
+
+  it("leaves no problem once resolved as applied, nor as rolled back", () => {
+    for (const status of ["applied", "rolled_back"] as const) {
+      const resolved = record("002_gone", status, "recorded-sum");
+      expect(planStatus({ migrations: [], records: [resolved] }).problems).toEqual([]);
+    }
+  });
+
+  it("refuses, saying why, when the record holds no checksum", () => {
+    const plan = () =>
+      planResolve({ migrations: [], records: [gone({ checksum: null })] }, "002_gone", "applied");
+    expect(plan).toThrow(StateConflictError);
+    expect(plan).toThrow(/no checksum/);
+  });
+
+  it("refuses one recorded as rolled back, and a name nothing knows", () => {
+    const rolledBack = record("002_gone", "rolled_back", "recorded-sum");
+    expect(() =>
+      planResolve({ migrations: [], records: [rolledBack] }, "002_gone", "applied"),
+    ).toThrow(StateConflictError);
+    expect(() => planResolve({ migrations: [], records: [] }, "002_gone", "applied")).toThrow(
+      MigrationNotFoundError,
     );
   });
 });

@@ -30,7 +30,7 @@ import {
   type MigrationRecord,
   type Resolution,
 } from "./records.ts";
-import { describeRemedy, type Remedy } from "./remedies.ts";
+import { describeRemedy, failedInTransactionRemedy, type Remedy } from "./remedies.ts";
 import type { ForeignTool } from "./rules.ts";
 
 /**
@@ -199,12 +199,17 @@ function analyse(input: PlanInput): Analysis {
     migrations.push(view);
     byName.set(name, { view, migration, record });
 
-    if (migration === null && record !== null && record.status !== "rolled_back") {
+    // SPEC §4 *Records without a file*: a rolled-back one is history; a failed or interrupted
+    // one is a problem until resolved — and a resolve as applied leaves it applied, which is then
+    // "no longer a problem". Nothing in an applied row tells that resolve from a file deleted
+    // after an ordinary apply, so no applied migration without its file is a problem: the view
+    // still says `missing`.
+    if (migration === null && record?.status === "failed") {
       problems.push(
         problem("missing", name, `${name} is recorded as ${state} but its file is missing.`, {
           kind: "restore_file",
           migrationName: name,
-          recorded: record.status === "failed" ? "failed" : "applied",
+          recorded: "failed",
         }),
       );
     }
@@ -256,7 +261,8 @@ function analyse(input: PlanInput): Analysis {
           "failed",
           name,
           `${name} failed and was rolled back, leaving nothing behind: ${lastError ?? "no error recorded"}`,
-          { kind: "fix_and_apply", migrationName: name },
+          // Only the message is recorded: a lock given up on is known by its words.
+          failedInTransactionRemedy(name, { message: record.errorMessage }),
         ),
       );
     }
@@ -677,6 +683,25 @@ export function planBaseline(input: PlanInput, upTo: string): Bookkeeping[] {
   return changes;
 }
 
+/**
+ * The failed events owed to `transaction:false` attempts the read shows interrupted (never to
+ * running ones): one `record_interrupted` change each, for an operation that writes under the lock
+ * to record first. Whether each is written, and only once, is decided under the unit lock.
+ */
+export function planInterrupted(input: PlanInput): Bookkeeping[] {
+  const { report, byName } = analyse(input);
+  return report.migrations
+    .filter((view) => view.state === "interrupted")
+    .map((view) => {
+      const record = byName.get(view.name)?.record ?? null;
+      return {
+        kind: "record_interrupted",
+        migrationName: view.name,
+        action: record !== null && isRollbackAttempt(record) ? "rollback" : "apply",
+      };
+    });
+}
+
 export type { Resolution } from "./records.ts";
 
 /** Plans a resolve, or throws `StateConflictError` when it does not fit the migration's state. */
@@ -701,13 +726,35 @@ export function planResolve(input: PlanInput, migrationName: string, as: Resolut
           `${migrationName} is already recorded as applied.`,
         );
       }
-      if (!migration) throw new MigrationNotFoundError(migrationName);
+      if (migration) {
+        return {
+          kind: "mark_applied",
+          migrationName,
+          checksum: migration.checksum,
+          action: "resolve",
+          expect: [current],
+        };
+      }
+      // SPEC §4 *Records without a file*: a failed or interrupted attempt whose file is gone can
+      // still be declared finished by hand; its checksum is the one its attempt recorded.
+      if (record?.status !== "failed") {
+        throw new StateConflictError(
+          migrationName,
+          `${migrationName} cannot be resolved as applied: it is recorded as rolled back and its file is gone, so there is nothing to record it with. Restore the file first.`,
+        );
+      }
+      if (record.checksum === null) {
+        throw new StateConflictError(
+          migrationName,
+          `${migrationName} cannot be resolved as applied: its file is gone and its record holds no checksum to record it with. Restore the file, then resolve it; or, if it was undone by hand, resolve it as rolled back.`,
+        );
+      }
       return {
         kind: "mark_applied",
         migrationName,
-        checksum: migration.checksum,
+        checksum: record.checksum,
         action: "resolve",
-        expect: [current],
+        expect: ["failed"],
       };
     case "rolled_back":
       if (view.state === "applied") {

@@ -86,3 +86,64 @@ export function rollbackFailedMessage(message: string): string {
 export function isRollbackAttempt(record: MigrationRecord): boolean {
   return record.status === "failed" && (record.errorMessage ?? "").startsWith(ROLLBACK_ATTEMPT);
 }
+
+/** The start of every message an interrupted attempt's failed event carries (see below). */
+export const INTERRUPTED_EVENT_PREFIX = "interrupted: ";
+
+/** An interrupted attempt, as its failed event tells it (see {@link interruptedMessage}). */
+export interface InterruptedAttempt {
+  /** Who started it; `null` when the row does not say. */
+  startedBy: string | null;
+  /** When: the row's `applied_at`, as ISO 8601 text. */
+  startedAt: string;
+  /**
+   * A down section's attempt: its claim keeps the row's `applied_at` — when the migration was
+   * last applied — so only a time the rollback started after is known.
+   */
+  rollback: boolean;
+  /** Who found it interrupted, and when (ISO 8601 text). */
+  detectedBy: string;
+  detectedAt: string;
+}
+
+/**
+ * The error message of the failed event recorded for an attempt found interrupted: its runner
+ * stopped between the claim and the record, so it never wrote the event itself (SPEC §3: one row
+ * for every attempt). Starts with {@link INTERRUPTED_EVENT_PREFIX}, which is what tells, under
+ * the unit lock, that the attempt has its event already.
+ */
+export function interruptedMessage(attempt: InterruptedAttempt): string {
+  const when = attempt.rollback
+    ? `after ${attempt.startedAt} (when it was last applied)`
+    : `at ${attempt.startedAt}`;
+  return `${INTERRUPTED_EVENT_PREFIX}started by ${attempt.startedBy ?? "an unknown applier"} ${when} and its runner stopped before it finished, so part of it may have run (detected by ${attempt.detectedBy} at ${attempt.detectedAt})`;
+}
+
+/**
+ * {@link rollbackStartedMessage} around its actor: the text before and after it, from which the
+ * actor is read back (a down section's claim keeps `applied_by`, who applied the migration).
+ */
+export function rollbackStartedMessageParts(): readonly [before: string, after: string] {
+  const slot = "\u0000";
+  const [before = "", after = ""] = rollbackStartedMessage(slot).split(slot);
+  return [before, after];
+}
+
+/**
+ * Who started the attempt an unfinished row records: for a down section, the actor its started
+ * message names; for an up section, `applied_by`.
+ */
+export function startedByOf(record: MigrationRecord): string | null {
+  const message = record.errorMessage ?? "";
+  if (isRollbackAttempt(record)) {
+    const [before, after] = rollbackStartedMessageParts();
+    if (
+      message.length >= before.length + after.length &&
+      message.startsWith(before) &&
+      message.endsWith(after)
+    ) {
+      return message.slice(before.length, message.length - after.length);
+    }
+  }
+  return record.appliedBy;
+}

@@ -40,6 +40,13 @@ export type Remedy =
   | { kind: "restore_file"; migrationName: string; recorded: "applied" | "failed" }
   /** A migration that failed inside a transaction, leaving nothing behind: fix it, apply again. */
   | { kind: "fix_and_apply"; migrationName: string }
+  /**
+   * A migration that failed inside a transaction because a statement gave up on a lock another
+   * session held (SQLSTATE 55P03): its SQL needs no fix. End or wait for that session, then apply
+   * again; or, if writers can queue behind the migration for longer, give this run a longer lock
+   * timeout.
+   */
+  | { kind: "wait_for_lock"; migrationName: string }
   /** A migration file that does not load (`blocking`), or loads with a warning. */
   | { kind: "fix_file"; file: string; blocking: boolean }
   /** A name that no file and no record knows. */
@@ -81,9 +88,11 @@ export function describeRemedy(remedy: Remedy): string {
     case "restore_file":
       return remedy.recorded === "applied"
         ? `Restore the file of ${remedy.migrationName} (a deploy of an older build?), or, if it was undone by hand, mark it rolled back (recorded only, no SQL runs).`
-        : `Restore the file of ${remedy.migrationName} (a deploy of an older build?), or, if it is gone for good, inspect the database and resolve its failure as rolled back.`;
+        : `Restore the file of ${remedy.migrationName} (a deploy of an older build?), or, if it is gone for good, inspect the database and resolve it as applied (finished by hand) or as rolled back (undone by hand).`;
     case "fix_and_apply":
       return `Fix ${remedy.migrationName}, then apply it again.`;
+    case "wait_for_lock":
+      return `Nothing in ${remedy.migrationName} needs fixing: another session held a lock it needed. End or wait for the session holding the lock (the failure names it), then apply ${remedy.migrationName} again; or, if writers to that table can queue behind it for longer, raise the lock timeout for this run.`;
     case "fix_file":
       return remedy.blocking
         ? `Fix or remove ${remedy.file}. Until it loads, applying all pending migrations, or up to any migration at or after it, is refused; applying up to an earlier one, rollbacks, listing and history go on.`
@@ -118,12 +127,51 @@ export function remedyMigrationNames(remedy: Remedy): string[] {
     case "mark_rolled_back":
     case "restore_file":
     case "fix_and_apply":
+    case "wait_for_lock":
     case "check_name":
     case "name_applied_migration":
       return [remedy.migrationName];
     default:
       return [];
   }
+}
+
+/** SQLSTATE `lock_not_available`: a statement gave up on a lock (`lock_timeout`, or `NOWAIT`). */
+export const LOCK_NOT_AVAILABLE = "55P03";
+
+/**
+ * How the executors' message for a lock given up on begins ("Waited 5.0 s for a lock (…) and gave
+ * up: …", "Could not take a lock without waiting …"), and PostgreSQL's own messages for it.
+ */
+const LOCK_NOT_AVAILABLE_MESSAGE =
+  /^(?:rollback )?(?:Waited [^:]*\bfor a lock\b|Could not take a lock without waiting\b)|\bcanceling statement due to lock timeout\b|^could not obtain lock on /;
+
+/**
+ * Whether a failure is a statement that gave up on a lock another session held (55P03) — by its
+ * SQLSTATE; or, for a failure known only by its recorded message (SPEC §3's tracking tables keep
+ * no SQLSTATE), by the words the executors and PostgreSQL (in English) put there. A failure whose
+ * words are not recognised gets the general remedy, which still holds.
+ */
+export function isLockNotAvailable(failure: {
+  code?: string | null | undefined;
+  message: string | null;
+}): boolean {
+  if (failure.code === LOCK_NOT_AVAILABLE) return true;
+  if (failure.code !== undefined && failure.code !== null) return false;
+  return failure.message !== null && LOCK_NOT_AVAILABLE_MESSAGE.test(failure.message);
+}
+
+/**
+ * The remedy for a migration that failed inside a transaction, leaving nothing behind: wait for
+ * the lock it gave up on, or fix its SQL.
+ */
+export function failedInTransactionRemedy(
+  migrationName: string,
+  failure: { code?: string | null | undefined; message: string | null },
+): Remedy {
+  return isLockNotAvailable(failure)
+    ? { kind: "wait_for_lock", migrationName }
+    : { kind: "fix_and_apply", migrationName };
 }
 
 function listed(names: readonly string[]): string {

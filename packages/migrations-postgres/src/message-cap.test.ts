@@ -1,17 +1,12 @@
 import { Buffer } from "node:buffer";
-import { PGlite } from "@electric-sql/pglite";
 import {
-  capMessage,
   type Executor,
   isCutMessage,
   MESSAGE_CAP_BYTES,
   type MigrationToRun,
   type SqlFailure,
 } from "@studio/migrations-core";
-import { createTestDatabase, type TestDatabase } from "@studio/test-postgres";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capMessageSql } from "./message-cap-sql.ts";
 import { type Target, targets } from "./test-targets.ts";
 import { quoteLiteral } from "./tracking-sql.ts";
 
@@ -137,61 +132,5 @@ describe.each(targets)("a 20 MB error message, over %s", (_, makeTarget) => {
       ["rollback", "failed"],
     ]);
     expectCut(recorded[1]?.error_message);
-  });
-});
-
-/**
- * Messages around the cap in every UTF-8 width, each misaligned by 0–3 bytes, so that the cut
- * lands inside a character of every size.
- */
-const SAMPLES: [string, string][] = [
-  ["short", 'relation "x" does not exist'],
-  ["exactly the cap", "x".repeat(MESSAGE_CAP_BYTES)],
-  ["one byte over", "x".repeat(MESSAGE_CAP_BYTES + 1)],
-  ["two megabytes", "y".repeat(2_000_000)],
-  ...["é", "€", "😀"].flatMap((character) =>
-    [0, 1, 2, 3].map(
-      (shift) =>
-        [
-          `${character} shifted by ${shift}`,
-          "a".repeat(shift) + character.repeat(Math.ceil(20_000 / bytes(character))),
-        ] as [string, string],
-    ),
-  ),
-];
-
-/** `message`, capped in SQL by {@link capMessageSql}, as the error it raises says it. */
-const cappedInSql = (message: string) =>
-  `do $cap$ declare m text := ${quoteLiteral(message)}; begin ${capMessageSql("m")} raise exception using message = m; end $cap$`;
-
-describe("the cap, applied in SQL (an exception handler's sqlerrm)", () => {
-  let database: TestDatabase;
-  let client: pg.Client;
-  let pglite: PGlite;
-  beforeAll(async () => {
-    database = await createTestDatabase("message_cap");
-    client = new pg.Client({ connectionString: database.url });
-    await client.connect();
-    pglite = await PGlite.create();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await database?.drop();
-    await pglite?.close();
-  });
-
-  const raised = async (run: () => Promise<unknown>) => {
-    try {
-      await run();
-    } catch (error) {
-      return (error as Error).message;
-    }
-    throw new Error("the block raised nothing");
-  };
-
-  it.each(SAMPLES)("is capMessage's rule exactly, byte for byte: %s", async (_, message) => {
-    const expected = capMessage(message);
-    expect(await raised(() => client.query(cappedInSql(message)))).toBe(expected);
-    expect(await raised(() => pglite.exec(cappedInSql(message)))).toBe(expected);
   });
 });

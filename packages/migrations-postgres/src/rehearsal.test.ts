@@ -131,7 +131,8 @@ describe.each(kinds)("rehearse over %s", (_, open, enforces) => {
     expect(notes?.statements[0]?.locks).toEqual([lock("platform.notes", "ACCESS EXCLUSIVE")]);
     expect(notes?.statements[1]?.locks).toEqual([]);
     for (const statement of [...(nickname?.statements ?? []), ...(notes?.statements ?? [])]) {
-      expect(statement.elapsedMs).toBeGreaterThan(0);
+      // PGlite's clock can read a fast statement as 0 ms.
+      expect(statement.elapsedMs).toBeGreaterThanOrEqual(0);
       expect(statement.elapsedMs).toBeLessThan(60_000);
     }
     // Building an index over 3,000 rows takes longer than adding a nullable column.

@@ -201,6 +201,56 @@ describe.each(targets)("bookkeeping over %s", (_, makeTarget) => {
     ).toEqual([{ outcome: "failed" }]);
   });
 
+  it("blames the migration's own last statement, whatever it did to its session first", async () => {
+    // The session reset's own statements, then a failure: on pg and PGlite the bookkeeping is
+    // told from the migration by what completed before the failure.
+    const sql =
+      "create table blamed (id int);\nset search_path = pg_temp;\nreset all;\ndiscard temp;\nselect 1/0;\n";
+    const outcome = await target.executor().applyMigration({
+      migration: { name: "021_fails_last", sql, transactional: true, checksum: "c" },
+      actor: "ops",
+    });
+    expect(outcome).toMatchObject({
+      status: "failed",
+      error: { code: "22012", message: "division by zero" },
+    });
+    expect(await target.query("select to_regclass('public.blamed') as t")).toEqual([{ t: null }]);
+  });
+
+  it("says so when a down section breaks the bookkeeping, and keeps the migration applied", async () => {
+    const executor = target.executor();
+    const migration = { name: "022_down_breaks", transactional: true, checksum: "c" };
+    expect(
+      await executor.applyMigration({
+        migration: { ...migration, sql: "create table kept (id int);" },
+        actor: "ops",
+      }),
+    ).toMatchObject({ status: "applied" });
+    const outcome = await executor.rollbackMigration({
+      migration: {
+        ...migration,
+        sql: "drop table kept;\nalter table platform.schema_migrations rename to gone;\n",
+      },
+      actor: "ops",
+    });
+    expect(outcome).toMatchObject({
+      status: "failed",
+      error: {
+        code: "SMBKP",
+        message: expect.stringContaining("recording it failed"),
+        position: null,
+      },
+    });
+    expect(await target.query("select to_regclass('public.kept') is not null as kept")).toEqual([
+      { kept: true },
+    ]);
+    expect(
+      await target.query<{ status: string }>(
+        "select status from platform.schema_migrations where migration_name = '022_down_breaks'",
+      ),
+    ).toEqual([{ status: "applied" }]);
+  });
+
   it("leaves nothing of a failed migration's session to the next one", async () => {
     const texts: MigrationText[] = [
       {

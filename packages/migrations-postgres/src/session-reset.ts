@@ -17,10 +17,12 @@
  * its next use.
  *
  * `role` and `session_authorization` are not reset by `RESET ALL`, hence the first two. The
- * advisory-lock release is a `DO` block because a `select` would add a result set, which
- * postgres-meta would answer instead of the batch's own last one.
+ * advisory-lock release is a `select` (its result set has a row, but a unit's answer is its last
+ * statement's, which comes after). A statement apiece, in this order: a unit tells a failure of
+ * its bookkeeping from one of the migration's by the tags of what completed before it
+ * (`unit-batch.ts`).
  */
-export const RESET_SESSION_SQL = [
+export const RESET_SESSION_STATEMENTS: readonly string[] = [
   "set session authorization default",
   "reset role",
   "reset all",
@@ -30,8 +32,10 @@ export const RESET_SESSION_SQL = [
   "discard plans",
   "discard sequences",
   "discard temp",
-  "do $reset$ begin perform pg_catalog.pg_advisory_unlock_all(); end $reset$",
-].join(";\n");
+  "select pg_catalog.pg_advisory_unlock_all()",
+];
+
+export const RESET_SESSION_SQL = RESET_SESSION_STATEMENTS.join(";\n");
 
 /**
  * The same but for the advisory locks: for a bookkeeping unit run on the session of a

@@ -271,6 +271,96 @@ function fixedQueries(db: Kysely<TrackingDatabase>) {
         .where("migration_name", "=", v.migrationName)
         .compile(),
 
+    /**
+     * The failed event of a `transaction:false` attempt found interrupted (the core's
+     * `record_interrupted` bookkeeping), decided here, under the unit lock, on the row as it is:
+     * inserted only while the row is a started, unfinished attempt of `action` — a down
+     * section's started message begins with `startedBefore` — whose runner is not working on it
+     * (`RUNNING_SQL`, as every state read tells running from interrupted), and only if no failed
+     * event of `action` beginning with `interruptedPrefix` was recorded since the attempt's
+     * claim (`applied_at`, which an up section's claim sets, and which any way back to `applied`
+     * before a down section's claim sets too). Its actor is who started the attempt: a down
+     * section's, between `startedBefore` and `startedAfter` in its started message; otherwise
+     * `applied_by`. Its message is `template`, a `format()` string taking who started it, when,
+     * `detectedBy`, and now.
+     */
+    insertInterruptedEvent: (v: {
+      migrationName: string;
+      action: "apply" | "rollback";
+      startedBefore: string;
+      startedAfter: string;
+      interruptedPrefix: string;
+      template: string;
+      detectedBy: string;
+    }) => {
+      const message = sql.ref("m.error_message");
+      const iso = (at: Expression<Date>) =>
+        sql<string>`pg_catalog.to_char(${at} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+      // Who started it, once for the actor and the message: what the started message of a down
+      // section holds between its two fixed parts; otherwise `applied_by`.
+      const startedBy = db
+        .selectNoFrom(
+          sql<
+            string | null
+          >`case when pg_catalog.starts_with(${message}, ${v.startedBefore}) and pg_catalog.right(${message}, pg_catalog.length(${v.startedAfter})) = ${v.startedAfter} then pg_catalog.left(pg_catalog.substr(${message}, pg_catalog.length(${v.startedBefore}) + 1), -pg_catalog.length(${v.startedAfter})) else ${sql.ref("m.applied_by")} end`.as(
+            "who",
+          ),
+        )
+        .as("w");
+      return db
+        .insertInto(events)
+        .columns([
+          "migration_name",
+          "action",
+          "outcome",
+          "actor",
+          "execution_time_ms",
+          "error_message",
+          "checksum",
+          "resolution",
+        ])
+        .expression(
+          db
+            .selectFrom(`${migrations} as m`)
+            .innerJoinLateral(startedBy, (join) => join.onTrue())
+            .select(({ ref }) => [
+              "m.migration_name",
+              sql<string>`${v.action}`.as("action"),
+              sql<string>`'failed'`.as("outcome"),
+              "w.who",
+              sql<number | null>`null::integer`.as("execution_time_ms"),
+              sql<string>`pg_catalog.format(${v.template}, ${ref("w.who")}, ${iso(ref("m.applied_at"))}, ${v.detectedBy}, ${iso(sql<Date>`pg_catalog.now()`)})`.as(
+                "error_message",
+              ),
+              "m.checksum",
+              sql<string | null>`null::text`.as("resolution"),
+            ])
+            .where("m.migration_name", "=", v.migrationName)
+            .where("m.status", "=", "failed")
+            .where("m.execution_time_ms", "is", null)
+            .where(sql<boolean>`not ${sql.raw(RUNNING_SQL)}`)
+            .where(
+              sql<boolean>`coalesce(pg_catalog.starts_with(${message}, ${v.startedBefore}), false) = (${v.action} = 'rollback')`,
+            )
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(
+                  selectFrom(`${events} as e`)
+                    .select("e.id")
+                    .whereRef("e.migration_name", "=", "m.migration_name")
+                    .where("e.action", "=", v.action)
+                    .where("e.outcome", "=", "failed")
+                    .whereRef("e.at", ">=", "m.applied_at")
+                    .where(
+                      sql<boolean>`pg_catalog.starts_with(${sql.ref("e.error_message")}, ${v.interruptedPrefix})`,
+                    ),
+                ),
+              ),
+            ),
+        )
+        .compile();
+    },
+
     setChecksum: (v: { migrationName: string; checksum: string }) =>
       db
         .updateTable(migrations)
@@ -291,6 +381,26 @@ function fixedQueries(db: Kysely<TrackingDatabase>) {
           checksum: v.checksum,
           resolution: v.resolution,
         })
+        .compile(),
+
+    /**
+     * {@link insertEvent}, answering the execution time it recorded: a unit's last statement,
+     * whose rows are the unit's answer (it saves a `select` of its own).
+     */
+    insertEventAnsweringTime: (v: EventValues) =>
+      db
+        .insertInto(events)
+        .values({
+          migration_name: v.migrationName,
+          action: v.action,
+          outcome: v.outcome,
+          actor: v.actor,
+          execution_time_ms: value(v.executionTimeMs),
+          error_message: v.errorMessage,
+          checksum: v.checksum,
+          resolution: v.resolution,
+        })
+        .returning("execution_time_ms")
         .compile(),
   };
 }

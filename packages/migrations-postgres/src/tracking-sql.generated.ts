@@ -78,12 +78,49 @@ export const trackingSql = {
     sql: 'update "platform"."schema_migrations" set "status" = $1, "error_message" = $2, "execution_time_ms" = $3, "transactional" = $4 where "migration_name" = $5',
     parameters: ["failed", v.errorMessage, v.executionTimeMs, false, v.migrationName],
   }),
+  insertInterruptedEvent: (
+    v: Values<"insertInterruptedEvent">,
+  ): SqlQuery<Row<"insertInterruptedEvent">> => ({
+    sql: 'insert into "platform"."schema_migration_events" ("migration_name", "action", "outcome", "actor", "execution_time_ms", "error_message", "checksum", "resolution") select "m"."migration_name", $1 as "action", \'failed\' as "outcome", "w"."who", null::integer as "execution_time_ms", pg_catalog.format($2, "w"."who", pg_catalog.to_char("m"."applied_at" at time zone \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\'), $3, pg_catalog.to_char(pg_catalog.now() at time zone \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\')) as "error_message", "m"."checksum", null::text as "resolution" from "platform"."schema_migrations" as "m" inner join lateral (select case when pg_catalog.starts_with("m"."error_message", $4) and pg_catalog.right("m"."error_message", pg_catalog.length($5)) = $6 then pg_catalog.left(pg_catalog.substr("m"."error_message", pg_catalog.length($7) + 1), -pg_catalog.length($8)) else "m"."applied_by" end as "who") as "w" on true where "m"."migration_name" = $9 and "m"."status" = $10 and "m"."execution_time_ms" is null and not ("status" = \'failed\' and "execution_time_ms" is null and (exists (select from pg_catalog.pg_locks l where l.locktype = \'advisory\' and l.granted and l.classid = 1400130920 and l.objid = pg_catalog.hashtext("migration_name")::oid and l.objsubid = 2) or exists (select from pg_catalog.pg_stat_activity a where a.state = \'active\' and pg_catalog.starts_with(a.query, \'/* studio-migrations: running \' || pg_catalog.md5("migration_name") || \' */\')))) and coalesce(pg_catalog.starts_with("m"."error_message", $11), false) = ($12 = \'rollback\') and not exists (select "e"."id" from "platform"."schema_migration_events" as "e" where "e"."migration_name" = "m"."migration_name" and "e"."action" = $13 and "e"."outcome" = $14 and "e"."at" >= "m"."applied_at" and pg_catalog.starts_with("e"."error_message", $15))',
+    parameters: [
+      v.action,
+      v.template,
+      v.detectedBy,
+      v.startedBefore,
+      v.startedAfter,
+      v.startedAfter,
+      v.startedBefore,
+      v.startedAfter,
+      v.migrationName,
+      "failed",
+      v.startedBefore,
+      v.action,
+      v.action,
+      "failed",
+      v.interruptedPrefix,
+    ],
+  }),
   setChecksum: (v: Values<"setChecksum">): SqlQuery<Row<"setChecksum">> => ({
     sql: 'update "platform"."schema_migrations" set "checksum" = $1 where "migration_name" = $2',
     parameters: [v.checksum, v.migrationName],
   }),
   insertEvent: (v: Values<"insertEvent">): SqlQuery<Row<"insertEvent">> => ({
     sql: 'insert into "platform"."schema_migration_events" ("migration_name", "action", "outcome", "actor", "execution_time_ms", "error_message", "checksum", "resolution") values ($1, $2, $3, $4, $5, $6, $7, $8)',
+    parameters: [
+      v.migrationName,
+      v.action,
+      v.outcome,
+      v.actor,
+      v.executionTimeMs,
+      v.errorMessage,
+      v.checksum,
+      v.resolution,
+    ],
+  }),
+  insertEventAnsweringTime: (
+    v: Values<"insertEventAnsweringTime">,
+  ): SqlQuery<Row<"insertEventAnsweringTime">> => ({
+    sql: 'insert into "platform"."schema_migration_events" ("migration_name", "action", "outcome", "actor", "execution_time_ms", "error_message", "checksum", "resolution") values ($1, $2, $3, $4, $5, $6, $7, $8) returning "execution_time_ms"',
     parameters: [
       v.migrationName,
       v.action,

@@ -36,7 +36,9 @@ const kysely: Record<QueryName, () => { sql: string }> = {
       executionTimeMs: 7,
     }),
   setChecksum: () => inlineQueries.setChecksum({ migrationName: name, checksum: "abc" }),
+  insertInterruptedEvent: () => inlineQueries.insertInterruptedEvent(interruptedEventValues),
   insertEvent: () => inlineQueries.insertEvent(eventValues),
+  insertEventAnsweringTime: () => inlineQueries.insertEventAnsweringTime(eventValues),
 };
 
 const upsertAppliedValues = {
@@ -67,6 +69,16 @@ const eventValues = {
   resolution: "rolled_back",
 } as const;
 
+const interruptedEventValues = {
+  migrationName: name,
+  action: "rollback",
+  startedBefore: "rollback started by ",
+  startedAfter: " and not finished: it's $1",
+  interruptedPrefix: "interrupted: ",
+  template: "interrupted: started by %s at %s (detected by %s at %s) 100%% \\ $2",
+  detectedBy: actor,
+} as const;
+
 /** The same calls, to the generated queries. */
 const generated: Record<QueryName, () => { sql: string; parameters: readonly unknown[] }> = {
   lockUnit: () => trackingSql.lockUnit(),
@@ -91,7 +103,9 @@ const generated: Record<QueryName, () => { sql: string; parameters: readonly unk
       executionTimeMs: 7,
     }),
   setChecksum: () => trackingSql.setChecksum({ migrationName: name, checksum: "abc" }),
+  insertInterruptedEvent: () => trackingSql.insertInterruptedEvent(interruptedEventValues),
   insertEvent: () => trackingSql.insertEvent(eventValues),
+  insertEventAnsweringTime: () => trackingSql.insertEventAnsweringTime(eventValues),
 };
 
 describe("generated tracking queries", () => {

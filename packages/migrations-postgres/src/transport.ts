@@ -22,6 +22,13 @@ export interface Transport {
   readonly lateDelivery: boolean;
   /** Characters the transport puts before a unit's batch in what the database receives. */
   readonly unitOffset: number;
+  /**
+   * Whether a unit that fails says which of its statements completed before the failing one
+   * (`Answer.completed`: their command tags, as the protocol's CommandComplete messages carry
+   * them). A transport that does lets the executor tell a failure of its own bookkeeping from the
+   * migration's without wrapping the bookkeeping in a `DO … exception` block (`unit-batch.ts`).
+   */
+  readonly reportsCompleted: boolean;
 
   /**
    * Runs `batch` as one transaction in one round trip, starting in a pristine session: committed
@@ -61,14 +68,16 @@ export interface Session {
 /**
  * What came back:
  * - `rows`: it ran; the last result set that had rows (`[]` when none had).
- * - `sql`: the database refused it; a unit was rolled back.
+ * - `sql`: the database refused it; a unit was rolled back. `completed`, from a transport that
+ *   `reportsCompleted`: the command tags (`SET`, `INSERT 0 1`, …) of the unit's statements that
+ *   completed before the one that failed, its own `begin` excluded.
  * - `unknown`: it may have run, or may still be running (a connection lost mid-request, an
  *   HTTP 408 or unexpected 5xx).
  * - `unavailable`: it did not run (no connection, too many clients).
  */
 export type Answer =
   | { kind: "rows"; rows: Row[] }
-  | { kind: "sql"; failure: SqlFailure }
+  | { kind: "sql"; failure: SqlFailure; completed?: readonly string[] }
   | { kind: "unknown"; reason: string }
   | { kind: "unavailable"; reason: string };
 

@@ -37,6 +37,24 @@ describe("a unit's head", () => {
   });
 });
 
+describe("a unit's batch", () => {
+  // Each postgres-meta request is a new backend, which would load PL/pgSQL afresh for a `DO`
+  // block: a migration's path must not need it.
+  it.each([
+    ["apply", applyBatch],
+    ["rollback", rollbackBatch],
+  ] as const)("%s: runs no PL/pgSQL of its own", (_, build) => {
+    for (const attempt of [undefined, "0123456789abc"]) {
+      const unit = build(migration("001_x", "select 1;"), "ops", DEFAULT_TIMEOUTS, {
+        attempt,
+        offset: 0,
+      });
+      expect(unit.sql).not.toMatch(/\bdo\s+\$/i);
+      expect(unit.sql).not.toMatch(/plpgsql/i);
+    }
+  });
+});
+
 describe.each(["pg", "pg-meta"] as const)("a unit seen in pg_stat_activity, over %s", (kind) => {
   let target: Target;
   let side: pg.Client;

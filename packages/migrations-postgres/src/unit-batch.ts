@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import {
   type Bookkeeping,
   ChecksumDriftError,
@@ -12,8 +13,8 @@ import {
   startedMessage,
 } from "@studio/migrations-core";
 import { attemptEvent } from "./attempt.ts";
-import { capMessageSql } from "./message-cap-sql.ts";
-import { RESET_SESSION_SQL } from "./session-reset.ts";
+import { interruptedEventSql } from "./interrupted-event.ts";
+import { RESET_SESSION_SQL, RESET_SESSION_STATEMENTS } from "./session-reset.ts";
 import { type Timeouts, timeoutSettings } from "./sql-failure.ts";
 import { trackingSql as t } from "./tracking-sql.generated.ts";
 import { inline, quoteLiteral, raw } from "./tracking-sql.ts";
@@ -26,12 +27,18 @@ import { inline, quoteLiteral, raw } from "./tracking-sql.ts";
  * parameters, refuses several statements); a migration's time is measured inside its batch.
  *
  * The queries come from `tracking-sql.generated.ts` (defined with Kysely in
- * `tracking-queries.ts`); what Kysely cannot say — the guards, `DO` blocks raising a private
- * SQLSTATE when the state found under the lock does not allow the change — is written here, and
- * only here.
+ * `tracking-queries.ts`); what Kysely cannot say — the guards, refusing the change when the state
+ * found under the lock does not allow it, with a private code of ours — is written here, and only
+ * here.
+ *
+ * No PL/pgSQL runs in a migration's path (its guards are plain selects, {@link guard}): a backend
+ * loads PL/pgSQL the first time it runs a `DO` block, and postgres-meta gives every request a new
+ * backend, so every migration would pay that load — ≈ 10 ms on a busy machine, more than all the
+ * rest the engine adds. Only the bookkeeping without SQL (`recordChangesBatch`) still checks in a
+ * `DO` block.
  */
 
-// SQLSTATEs of our own, raised by the guards.
+// Codes of our own, raised by the guards (see `guard`).
 export const ALREADY_APPLIED = "SMAAP";
 export const NOT_APPLIED = "SMNAP";
 /** The row is in another state than the change expects; the message says which, the detail names it. */
@@ -76,16 +83,64 @@ function raiseIf(condition: string, code: string, message?: string): string {
 }
 
 /**
- * `body` (statements) as one `DO` block that turns any error in it into {@link BOOKKEEPING_FAILED},
- * carrying the original message — capped (SPEC §3) before it travels — so an error in the
- * engine's own SQL is never taken for one in the migration's. {@link ATTEMPT_REVOKED} passes as
- * it is.
+ * One case of a {@link guard}: when `when` holds, the guard refuses with `code` — carrying
+ * `detail` (SQL text, never null where `when` holds: e.g. the migration that must be rolled back
+ * first), if given.
  */
-export function bookkeeping(body: string): string {
-  return doBlock(
-    `declare m text; begin ${body}; exception when sqlstate '${ATTEMPT_REVOKED}' then raise; when others then m := sqlerrm; ${capMessageSql("m")} raise exception using errcode = '${BOOKKEEPING_FAILED}', message = m, detail = 'SQLSTATE ' || sqlstate; end`,
-    "bookkeeping",
-  );
+interface GuardCase {
+  readonly when: string;
+  readonly code: string;
+  readonly detail?: string;
+}
+
+/**
+ * A guard as one plain `select` from `from`: it refuses with the code of the first case that
+ * holds by failing to cast that code to an integer — SQLSTATE 22P02, whose message quotes the
+ * value it could not read, in whatever language the server speaks; the detail travels with it,
+ * hex-encoded. {@link raisedGuard} reads both back. A cast rather than PL/pgSQL's `raise`: see
+ * the top of this file.
+ */
+function guard(from: string, cases: readonly GuardCase[]): string {
+  const refusals = cases
+    .map(
+      ({ when, code, detail }) =>
+        `when ${when} then '${code}'${detail === undefined ? "" : ` || pg_catalog.encode(pg_catalog.convert_to(${detail}, 'UTF8'), 'hex')`}`,
+    )
+    .join(" ");
+  return `select (case ${refusals} end)::int from ${from}`;
+}
+
+/** The codes a {@link guard} refuses with. */
+const GUARD_CODES: ReadonlySet<string> = new Set([
+  "SMAAP",
+  "SMNAP",
+  "SMCON",
+  "SMREV",
+  "SMINP",
+  "SMORD",
+  "SMDRF",
+  "SMDON",
+]);
+const INVALID_TEXT_REPRESENTATION = "22P02";
+/** The value a guard could not cast, as any translation of the message quotes it. */
+const GUARD_VALUE = /(?<![0-9A-Za-z])(SM[A-Z]{3})([0-9a-f]*)(?![0-9A-Za-z])/;
+
+/**
+ * A guard's refusal, as its code and (decoded) detail for a message; null for any other failure.
+ * Only for a batch whose every statement is the engine's own; a unit that runs a migration's SQL
+ * asks {@link unitRefusal}, which also checks where the failure happened.
+ */
+export function raisedGuard(failure: SqlFailure): SqlFailure | null {
+  if (failure.code !== INVALID_TEXT_REPRESENTATION) return null;
+  const found = GUARD_VALUE.exec(failure.message);
+  if (found === null || !GUARD_CODES.has(found[1] ?? "")) return null;
+  return {
+    message: Buffer.from(found[2] ?? "", "hex").toString("utf8"),
+    code: found[1] ?? null,
+    detail: null,
+    hint: null,
+    position: null,
+  };
 }
 
 /** A unit's batch, and where the migration's own SQL sits in it (to map error positions back). */
@@ -95,6 +150,14 @@ export interface UnitBatch {
   readonly sqlStart: number;
   /** The migration's SQL, in characters (code points, as Postgres counts them). */
   readonly sqlLength: number;
+  /**
+   * The statements after the migration's SQL — the session reset's, then the bookkeeping's — by
+   * their first word, which is how a command tag starts (`INSERT 0 1`), and how many of them are
+   * the reset's: to tell a failure in the bookkeeping from the migration's.
+   */
+  readonly after: { readonly verbs: readonly string[]; readonly reset: number };
+  /** How many statements come before the head's guard (the timeouts, the unit lock). */
+  readonly guardAt: number;
 }
 
 /**
@@ -112,19 +175,47 @@ function migrationSqlAsSent(sqlStart: number, sqlLength: number, offset: number)
  * lacks one; a comment-only section leaves an empty statement, which Postgres skips.
  */
 function unit(
+  /** One statement apiece, the guard last. */
   head: string[],
   migrationSql: string,
   tail: (sqlAsSent: string) => string[],
-  offset: number,
+  options: UnitOptions,
 ): UnitBatch {
   const prefix = `${batch(...head)};\n`;
-  const sqlStart = [...prefix].length;
-  const sqlLength = [...migrationSql].length;
+  const sqlStart = codePoints(prefix);
+  const sqlLength = codePoints(migrationSql);
+  const recording = tail(migrationSqlAsSent(sqlStart, sqlLength, options.offset));
   return {
-    sql: `${prefix}${migrationSql}\n;\n${batch(RESET_SESSION_SQL, ...tail(migrationSqlAsSent(sqlStart, sqlLength, offset)))}`,
+    sql: `${prefix}${migrationSql}\n;\n${batch(RESET_SESSION_SQL, ...recording)}`,
     sqlStart,
     sqlLength,
+    after: {
+      verbs: [...RESET_SESSION_STATEMENTS, ...recording].map(firstWord),
+      reset: RESET_SESSION_STATEMENTS.length,
+    },
+    guardAt: head.length - 1,
   };
+}
+
+/** Characters as Postgres counts them: code points, a surrogate pair being one. */
+function codePoints(text: string): number {
+  let pairs = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        pairs++;
+        i++;
+      }
+    }
+  }
+  return text.length - pairs;
+}
+
+/** A statement's or a command tag's first word, upper-cased: `INSERT` of `insert into …`. */
+function firstWord(text: string): string {
+  return (/^\s*([A-Za-z]+)/.exec(text)?.[1] ?? "").toUpperCase();
 }
 
 /**
@@ -145,22 +236,42 @@ export interface UnitOptions {
 }
 
 /**
- * The guards of a batch, as one `DO` block: `checks` are PL/pgSQL statements over `n`, the
- * migration's name, and the variables `declare` adds. In a unit, this is the head — what stands
- * before the migration's SQL in `pg_stat_activity`, which shows the first kilobyte of a query —
- * so it is kept short: the name is written once, the codes say the rest.
+ * A unit's bookkeeping, after the migration's SQL and the session reset: {@link ATTEMPT_REVOKED}
+ * if the attempt was given up on, `rows`, then `event` — the last statement, answering the
+ * execution time it recorded.
  */
-function guardBlock(migration: MigrationToRun, declare: string, checks: string[]): string {
-  return doBlock(
-    `declare n text := ${quoteLiteral(migration.name)}; ${declare} begin ${checks.join(" ")} end`,
+function recording(
+  migration: MigrationToRun,
+  action: MigrationAction,
+  options: UnitOptions,
+  rows: string[],
+  event: Parameters<typeof t.insertEventAnsweringTime>[0],
+): string[] {
+  return [
+    ...revokedCheck(migration, action, options.attempt),
+    ...rows,
+    inline(t.insertEventAnsweringTime(event)),
+  ];
+}
+
+/**
+ * A {@link guard} over the migration's row, which refuses nothing when there is no row. In a
+ * unit, a guard is the head's last statement — what stands before the migration's SQL in
+ * `pg_stat_activity`, which shows the first kilobyte of a query — so it is kept short: the name
+ * is written once, the codes say the rest.
+ */
+function rowGuard(migration: MigrationToRun, cases: readonly GuardCase[]): string {
+  return guard(
+    `platform.schema_migrations where migration_name = ${quoteLiteral(migration.name)}`,
+    cases,
   );
 }
 
 /**
  * {@link ATTEMPT_REVOKED} if `attempt` was given up on and recorded failed — a request of it held
- * up in the network, reaching the database late. A PL/pgSQL statement opening a unit's
- * bookkeeping, after the migration's SQL rather than in the head, to keep the head short: the
- * unit cannot commit either way.
+ * up in the network, reaching the database late. A guard opening a unit's bookkeeping, after the
+ * migration's SQL rather than in the head, to keep the head short: the unit cannot commit either
+ * way.
  */
 function revokedCheck(
   migration: MigrationToRun,
@@ -173,7 +284,7 @@ function revokedCheck(
     action,
     marker: revokedAttemptMarker(attempt),
   });
-  return [`if exists (${inline(revoked)}) then raise sqlstate '${ATTEMPT_REVOKED}'; end if`];
+  return [guard("(select) o", [{ when: `exists (${inline(revoked)})`, code: ATTEMPT_REVOKED }])];
 }
 
 /**
@@ -182,11 +293,9 @@ function revokedCheck(
  * be in place, and only an operator's `resolve` may clear that — editing the file to drop
  * `transaction:false` does not).
  */
-const APPLY_DECLARE = "s text; tr boolean;";
-const APPLY_CHECKS = [
-  "select status, transactional into s, tr from platform.schema_migrations where migration_name = n;",
-  raiseIf("s = 'applied'", ALREADY_APPLIED),
-  raiseIf("s = 'failed' and tr is false", STATE_CONFLICT),
+const APPLY_GUARDS: readonly GuardCase[] = [
+  { when: "status = 'applied'", code: ALREADY_APPLIED },
+  { when: "status = 'failed' and transactional is false", code: STATE_CONFLICT },
 ];
 
 /**
@@ -196,21 +305,30 @@ const APPLY_CHECKS = [
  * version, as the planner orders them — this one, or {@link ROLLBACK_ORDER} naming the one that
  * must go first; and its file unchanged since it was applied ({@link DRIFTED}).
  */
-const ROLLBACK_DECLARE = "s text; c text; w text;";
-function rollbackChecks(migration: MigrationToRun): string[] {
-  return [
-    "select status, checksum into s, c from platform.schema_migrations where migration_name = n;",
-    raiseIf("s is distinct from 'applied'", NOT_APPLIED),
-    "select migration_name into w from platform.schema_migrations where status = 'applied' order by applied_at desc, pg_catalog.substring(migration_name, '^[0-9]+')::numeric desc nulls last, migration_name desc limit 1;",
-    raiseIf("w <> n", ROLLBACK_ORDER, "w"),
-    raiseIf(`c <> ${quoteLiteral(migration.checksum)}`, DRIFTED),
-  ];
+function rollbackGuard(migration: MigrationToRun): string {
+  return guard(
+    `(select) o left join platform.schema_migrations m on m.migration_name = ${quoteLiteral(migration.name)} left join lateral (select migration_name from platform.schema_migrations where status = 'applied' order by applied_at desc, pg_catalog.substring(migration_name, '^[0-9]+')::numeric desc nulls last, migration_name desc limit 1) w on true`,
+    [
+      { when: "m.status is distinct from 'applied'", code: NOT_APPLIED },
+      {
+        when: "w.migration_name <> m.migration_name",
+        code: ROLLBACK_ORDER,
+        detail: "w.migration_name",
+      },
+      { when: `m.checksum <> ${quoteLiteral(migration.checksum)}`, code: DRIFTED },
+    ],
+  );
+}
+
+/** A unit's head before its guard: the `SET LOCAL` timeouts and the unit lock, a statement apiece. */
+function unitHead(timeouts: Timeouts): string[] {
+  return [...timeoutSettings(timeouts, "local").split("; "), inline(t.lockUnit())];
 }
 
 /**
  * Applies a transactional migration: the `SET LOCAL` timeouts, the unit lock, the apply's guards
  * (and {@link ATTEMPT_REVOKED} if `attempt` was recorded given up on), the SQL, the `applied` row
- * and the event; the last statement answers `{ outcome: 'applied', execution_time_ms }`.
+ * and the event; the last statement answers `{ execution_time_ms }`.
  */
 export function applyBatch(
   migration: MigrationToRun,
@@ -220,16 +338,14 @@ export function applyBatch(
 ): UnitBatch {
   const elapsed = raw(ELAPSED_MS);
   return unit(
-    [
-      timeoutSettings(timeouts, "local"),
-      inline(t.lockUnit()),
-      guardBlock(migration, APPLY_DECLARE, APPLY_CHECKS),
-    ],
+    [...unitHead(timeouts), rowGuard(migration, APPLY_GUARDS)],
     migration.sql,
-    (sqlAsSent) => [
-      bookkeeping(
-        batch(
-          ...revokedCheck(migration, "apply", options.attempt),
+    (sqlAsSent) =>
+      recording(
+        migration,
+        "apply",
+        options,
+        [
           inline(
             t.upsertApplied({
               migrationName: migration.name,
@@ -240,21 +356,16 @@ export function applyBatch(
               transactional: true,
             }),
           ),
-          inline(
-            t.insertEvent(attemptEvent(migration, "apply", "succeeded", actor, elapsed, null)),
-          ),
-        ),
+        ],
+        attemptEvent(migration, "apply", "succeeded", actor, elapsed, null),
       ),
-      `select 'applied' as outcome, ${ELAPSED_MS} as execution_time_ms`,
-    ],
-    options.offset,
+    options,
   );
 }
 
 /**
  * Rolls back a transactional migration: like {@link applyBatch}, with the rollback's guards, the
- * down SQL, and the row marked `rolled_back`; the last statement answers
- * `{ outcome: 'rolled_back', execution_time_ms }`.
+ * down SQL, and the row marked `rolled_back`; the last statement answers `{ execution_time_ms }`.
  */
 export function rollbackBatch(
   migration: MigrationToRun,
@@ -264,25 +375,17 @@ export function rollbackBatch(
 ): UnitBatch {
   const elapsed = raw(ELAPSED_MS);
   return unit(
-    [
-      timeoutSettings(timeouts, "local"),
-      inline(t.lockUnit()),
-      guardBlock(migration, ROLLBACK_DECLARE, rollbackChecks(migration)),
-    ],
+    [...unitHead(timeouts), rollbackGuard(migration)],
     migration.sql,
-    () => [
-      bookkeeping(
-        batch(
-          ...revokedCheck(migration, "rollback", options.attempt),
-          inline(t.markRolledBack({ migrationName: migration.name, actor })),
-          inline(
-            t.insertEvent(attemptEvent(migration, "rollback", "succeeded", actor, elapsed, null)),
-          ),
-        ),
+    () =>
+      recording(
+        migration,
+        "rollback",
+        options,
+        [inline(t.markRolledBack({ migrationName: migration.name, actor }))],
+        attemptEvent(migration, "rollback", "succeeded", actor, elapsed, null),
       ),
-      `select 'rolled_back' as outcome, ${ELAPSED_MS} as execution_time_ms`,
-    ],
-    options.offset,
+    options,
   );
 }
 
@@ -296,12 +399,15 @@ export function rollbackBatch(
 export function applyClaimBatch(migration: MigrationToRun, actor: string): string {
   return batch(
     inline(t.lockUnit()),
-    guardBlock(migration, "s text; tr boolean; ms integer; who text;", [
-      "select status, transactional, execution_time_ms, applied_by into s, tr, ms, who from platform.schema_migrations where migration_name = n;",
-      raiseIf("s = 'applied'", ALREADY_APPLIED),
-      raiseIf("s = 'failed' and ms is null", IN_PROGRESS, "coalesce(who, 'another applier')"),
+    rowGuard(migration, [
+      { when: "status = 'applied'", code: ALREADY_APPLIED },
+      {
+        when: "status = 'failed' and execution_time_ms is null",
+        code: IN_PROGRESS,
+        detail: "coalesce(applied_by, 'another applier')",
+      },
       // A row an earlier version wrote does not say (null): the file's own setting goes.
-      raiseIf("s = 'failed' and tr is not true", STATE_CONFLICT),
+      { when: "status = 'failed' and transactional is not true", code: STATE_CONFLICT },
     ]),
     inline(
       t.upsertFailed({
@@ -326,7 +432,7 @@ export function applyClaimBatch(migration: MigrationToRun, actor: string): strin
 export function rollbackClaimBatch(migration: MigrationToRun, actor: string): string {
   return batch(
     inline(t.lockUnit()),
-    guardBlock(migration, ROLLBACK_DECLARE, rollbackChecks(migration)),
+    rollbackGuard(migration),
     inline(
       t.markRollbackAttempt({
         migrationName: migration.name,
@@ -394,10 +500,7 @@ export function applyFailedBatch(
   const message = capMessage(failureMessage);
   return batch(
     inline(t.lockUnit()),
-    guardBlock(migration, "s text;", [
-      "select status into s from platform.schema_migrations where migration_name = n;",
-      raiseIf("s = 'applied'", DONE_AFTER_ALL),
-    ]),
+    rowGuard(migration, [{ when: "status = 'applied'", code: DONE_AFTER_ALL }]),
     inline(
       t.upsertFailed({
         migrationName: migration.name,
@@ -430,10 +533,7 @@ export function rollbackFailedBatch(
   const message = capMessage(failureMessage);
   return batch(
     inline(t.lockUnit()),
-    guardBlock(migration, "s text;", [
-      "select status into s from platform.schema_migrations where migration_name = n;",
-      raiseIf("s = 'rolled_back'", DONE_AFTER_ALL),
-    ]),
+    rowGuard(migration, [{ when: "status = 'rolled_back'", code: DONE_AFTER_ALL }]),
     ...(migration.transactional
       ? []
       : [
@@ -457,22 +557,30 @@ export function rollbackFailedBatch(
  * the unit lock: first one `DO` block checking that every change finds its row in one of the
  * states it expects — and never `running`, a started `transaction:false` attempt whose runner is
  * still working on it (a resolve would have it run twice) — raising {@link STATE_CONFLICT} with
- * the state found as its message and the migration's name as its detail; then each row and its
- * event. A note (adopt's) is capped like any message (SPEC §3).
+ * the state found as its message and the migration's name as its detail; then, in order, each
+ * row and its event. A note (adopt's) is capped like any message (SPEC §3). An interrupted
+ * attempt's failed event (`record_interrupted`) expects nothing: its statement decides, under
+ * the same lock, whether it is owed (see `interruptedEventSql`).
  */
 export function recordChangesBatch(changes: readonly Bookkeeping[], actor: string): string {
-  const checks = changes.map(
-    ({ migrationName, expect }) =>
-      `s := coalesce((${inline(t.selectState({ migrationName }))}), 'absent'); ${raiseIf(
-        `s <> all (array[${expect.map(quoteLiteral).join(", ")}]::text[])`,
-        STATE_CONFLICT,
-        `s, detail = ${quoteLiteral(migrationName)}`,
-      )}`,
+  const checks = changes.flatMap((change) =>
+    change.kind === "record_interrupted"
+      ? []
+      : [
+          `s := coalesce((${inline(t.selectState({ migrationName: change.migrationName }))}), 'absent'); ${raiseIf(
+            `s <> all (array[${change.expect.map(quoteLiteral).join(", ")}]::text[])`,
+            STATE_CONFLICT,
+            `s, detail = ${quoteLiteral(change.migrationName)}`,
+          )}`,
+        ],
   );
   return batch(
     inline(t.lockUnit()),
-    doBlock(`declare s text; begin ${checks.join(" ")} end`),
+    ...(checks.length === 0 ? [] : [doBlock(`declare s text; begin ${checks.join(" ")} end`)]),
     ...changes.flatMap((change) => {
+      if (change.kind === "record_interrupted") {
+        return [interruptedEventSql(change.migrationName, change.action, actor)];
+      }
       const { migrationName } = change;
       const checksum = change.kind === "mark_rolled_back" ? null : change.checksum;
       const row =
@@ -514,14 +622,76 @@ export function recordChangesBatch(changes: readonly Bookkeeping[], actor: strin
  * from its start, not from the batch's; none when the error lies outside it (in the bookkeeping).
  * `offset` adds characters a transport put in front of the batch.
  */
-export function withinMigration(failure: SqlFailure, unit: UnitBatch, offset = 0): SqlFailure {
-  if (failure.code === BOOKKEEPING_FAILED) return bookkeepingFailure(failure);
+export function withinMigration(
+  failure: SqlFailure,
+  unit: UnitBatch,
+  offset = 0,
+  completed?: readonly string[],
+): SqlFailure {
+  if (
+    completed === undefined ? mentionsTrackingTables(failure) : failedInBookkeeping(unit, completed)
+  ) {
+    return bookkeepingFailure({
+      ...failure,
+      detail: `SQLSTATE ${failure.code ?? "unknown"}${failure.detail ? `: ${failure.detail}` : ""}`,
+    });
+  }
   if (failure.position === null) return failure;
   const position = failure.position - offset - unit.sqlStart;
   return {
     ...failure,
     position: position >= 1 && position <= unit.sqlLength ? position : null,
   };
+}
+
+/**
+ * Whether a unit with plain bookkeeping failed in it: the tags of what completed before the
+ * failure end with the whole session reset (which follows the migration's SQL) and the
+ * bookkeeping statements before the failing one. A migration's SQL could end with the very same
+ * ten statements and then fail — its failure would then be worded as the bookkeeping's; nothing
+ * else differs (either way the unit rolled back and the failure is recorded).
+ */
+function failedInBookkeeping(unit: UnitBatch, completed: readonly string[]): boolean {
+  const { verbs, reset } = unit.after;
+  // `done`: how many statements after the migration's SQL completed; the next one failed.
+  for (let done = reset; done < verbs.length; done++) {
+    if (completed.length < done) break;
+    const tail = completed.slice(completed.length - done);
+    if (tail.every((tag, i) => firstWord(tag) === verbs[i])) return true;
+  }
+  return false;
+}
+
+/**
+ * Over a transport that does not say where a unit failed (postgres-meta answers with the error
+ * alone): whether the failure names a tracking table, as a broken bookkeeping's does (`relation
+ * "platform.schema_migration_events" does not exist`, `permission denied for table
+ * schema_migrations`). A migration's own statement naming them is worded as the bookkeeping's
+ * too; nothing else differs.
+ */
+function mentionsTrackingTables(failure: SqlFailure): boolean {
+  return /\bschema_migration(?:s|_events)\b/.test(`${failure.message}\n${failure.detail ?? ""}`);
+}
+
+/**
+ * A unit's guard refused it (see {@link raisedGuard}) — provided, on a transport that says what
+ * completed before the failure, that it failed where a guard stands: the head's last statement,
+ * or the revoked-attempt check opening the bookkeeping. Elsewhere a migration's own failed cast of
+ * one of our codes could not be told from a guard's, as its `raise sqlstate` of them could not
+ * when the guards were `DO` blocks.
+ */
+export function unitRefusal(
+  failure: SqlFailure,
+  unit: UnitBatch,
+  completed?: readonly string[],
+): SqlFailure | null {
+  const raised = raisedGuard(failure);
+  if (raised === null || completed === undefined) return raised;
+  const where =
+    raised.code === ATTEMPT_REVOKED
+      ? failedInBookkeeping(unit, completed)
+      : completed.length === unit.guardAt;
+  return where ? raised : null;
 }
 
 /**

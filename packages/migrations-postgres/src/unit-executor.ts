@@ -32,6 +32,7 @@ import {
   type TargetCheckRow,
   targetRefusal,
 } from "./database-refusals.ts";
+import { describeLockTimeout } from "./lock-holders.ts";
 import { readRelationSizesOver, rehearseOver } from "./rehearsal.ts";
 import {
   isLockTimeout,
@@ -75,6 +76,7 @@ import {
   IN_PROGRESS,
   NOT_APPLIED,
   ROLLBACK_ORDER,
+  raisedGuard,
   recordChangesBatch,
   revokedAttemptMarker,
   rollbackBatch,
@@ -85,6 +87,7 @@ import {
   STATE_CONFLICT,
   type UnitBatch,
   type UnitOptions,
+  unitRefusal,
   withinMigration,
 } from "./unit-batch.ts";
 
@@ -351,14 +354,27 @@ export class UnitExecutor implements Executor {
         case "rows":
           return d.succeeded(executionTime(answer.rows, elapsed));
         case "sql": {
-          const refused = d.refused(answer.failure);
+          const guarded = unitRefusal(answer.failure, unit, answer.completed);
+          const refused = guarded === null ? null : d.refused(guarded);
           if (refused !== null) return refused;
-          const failure = withinMigration(answer.failure, unit, this.transport.unitOffset);
+          const failure = withinMigration(
+            answer.failure,
+            unit,
+            this.transport.unitOffset,
+            answer.completed,
+          );
           if (isLockTimeout(failure) && retry < d.timeouts.lockRetries) {
             await sleep(retryDelayMs(d.timeouts, retry));
             continue;
           }
-          return this.recordFailure(d, elapsed, failure);
+          // A lock given up on: the failure names who holds it (the unit rolled back: not us).
+          const described = await describeLockTimeout(
+            (sql) => this.transport.query(sql),
+            migration.sql,
+            failure,
+            { attempts: retry + 1, lockTimeoutMs: d.timeouts.lockTimeoutMs },
+          );
+          return this.recordFailure(d, elapsed, described);
         }
         case "unavailable":
           throw (
@@ -424,9 +440,8 @@ export class UnitExecutor implements Executor {
     try {
       // Unmarked: until it commits, its row is not there for anyone to read.
       const claim = await raw.unit(d.claim());
-      if (claim.kind === "sql" && GUARDS.has(claim.failure.code ?? "")) {
-        return { refused: claim.failure };
-      }
+      const refused = claim.kind === "sql" ? raisedGuard(claim.failure) : null;
+      if (refused !== null && GUARDS.has(refused.code ?? "")) return { refused };
       rowsOf(claim, `record the ${d.action} of ${migration.name} as started`);
       if (session.persistent) {
         await session.run(timeoutSettings(d.timeouts, "session"));
@@ -475,7 +490,7 @@ export class UnitExecutor implements Executor {
       d.recordFailure(executionTimeMs, failure.message),
       unit,
     );
-    if (answer.kind === "sql" && answer.failure.code === DONE_AFTER_ALL) {
+    if (answer.kind === "sql" && raisedGuard(answer.failure)?.code === DONE_AFTER_ALL) {
       return d.succeeded(executionTimeMs);
     }
     rowsOf(answer, what);
@@ -589,7 +604,13 @@ export class UnitExecutor implements Executor {
         await sleep(retryDelayMs(timeouts, retry));
         continue;
       }
-      return failure;
+      // A lock given up on: the failure names who holds it — read on this session, whose own
+      // locks are then excluded, unless it is inside the migration's failed transaction, which
+      // refuses every statement.
+      return describeLockTimeout(inTransaction ? null : (sql) => session.run(sql), text, failure, {
+        attempts: retry + 1,
+        lockTimeoutMs: session.persistent ? timeouts.lockTimeoutMs : null,
+      });
     }
   }
 

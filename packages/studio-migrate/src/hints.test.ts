@@ -1,5 +1,6 @@
 import type { Remedy } from "@studio/migrations-core";
 import { describe, expect, it } from "vitest";
+import { parseInvocation } from "./args.ts";
 import { hintFor, pasteTarget, problemHint, remedyHint, shellWord } from "./hints.ts";
 
 const NO_FLAGS = { url: null, databaseUrl: null, migrationsDir: null, actor: null };
@@ -68,6 +69,30 @@ describe("remedyHint", () => {
     );
     expect(hint).toContain("--rolled-back` if you finished its down section by hand");
     expect(hint).toContain("--applied` if you undid what of it ran");
+  });
+
+  it("tells a migration that gave up on a lock to wait for its holder, or to wait longer this run", () => {
+    const hint = problemHint(
+      { remedy: { kind: "wait_for_lock", migrationName: "009_alter busy" } },
+      target,
+    );
+    expect(hint).toContain("needs no fix");
+    expect(hint).toContain("End the session or wait for it to finish");
+    expect(hint).toContain("`studio-migrate apply '009_alter busy' --url https://studio.example`");
+    expect(hint).toContain(
+      "`studio-migrate apply '009_alter busy' --lock-timeout 30000 --url https://studio.example`",
+    );
+    // What it suggests parses as it is: the longer wait is this run's own.
+    const commands = [
+      ...problemHint(
+        { remedy: { kind: "wait_for_lock", migrationName: "009_busy" } },
+        target,
+      ).matchAll(/`studio-migrate ([^`]+)`/g),
+    ].map((match) => parseInvocation((match[1] ?? "").split(" ")));
+    expect(commands).toMatchObject([
+      { command: "apply", migrationName: "009_busy", timeouts: { lockTimeoutMs: null } },
+      { command: "apply", migrationName: "009_busy", timeouts: { lockTimeoutMs: 30_000 } },
+    ]);
   });
 
   it("falls back to the core's own words when there is no remedy", () => {

@@ -59,9 +59,15 @@ export function remedyHint(remedy: Remedy, target: string): string {
     case "restore_file":
       return remedy.recorded === "applied"
         ? `Restore the file (is this an older build?), or if it was undone by hand: ${run(`rollback ${shellWord(remedy.migrationName)} --mark-only`)}.`
-        : `Restore the file (is this an older build?), or if it is gone for good: inspect the database, then ${run(`resolve ${shellWord(remedy.migrationName)} --rolled-back`)}.`;
+        : `Restore the file (is this an older build?), or if it is gone for good: inspect the database, then ${run(`resolve ${shellWord(remedy.migrationName)} --applied`)} (finished by hand) or ${run(`resolve ${shellWord(remedy.migrationName)} --rolled-back`)} (undone by hand).`;
     case "fix_and_apply":
       return `Fix the migration, then apply it again: ${run(`apply ${shellWord(remedy.migrationName)}`)}.`;
+    case "wait_for_lock": {
+      const name = shellWord(remedy.migrationName);
+      // A longer wait queues every writer of that table behind the migration for as long: the
+      // operator's call, so it comes second, with a figure to change.
+      return `Its SQL needs no fix: another session held a lock it needed (the failure names that session). End the session or wait for it to finish, then apply again: ${run(`apply ${name}`)}; or, if writers to that table can queue behind the migration for longer, let it wait longer for this run (ms): ${run(`apply ${name} --lock-timeout 30000`)}.`;
+    }
     case "fix_file":
       return remedy.blocking
         ? `Fix or remove ${remedy.file}. Until it loads, only applies up to an earlier migration run (${run("apply --to <name>")}); status, history and rollbacks go on.`

@@ -28,12 +28,17 @@ import {
 import { capMessage } from "../message-cap.ts";
 import { compareMigrationNames } from "../migration.ts";
 import {
+  INTERRUPTED_EVENT_PREFIX,
+  interruptedMessage,
+  isInterrupted,
+  isRollbackAttempt,
   type MigrationAction,
   type MigrationEvent,
   type MigrationRecord,
   type Resolution,
   rollbackFailedMessage,
   rollbackStartedMessage,
+  startedByOf,
   startedMessage,
 } from "../records.ts";
 import {
@@ -392,6 +397,7 @@ export class MemoryExecutor implements Executor {
   private async record(changes: readonly Bookkeeping[], actor: string): Promise<void> {
     const db = this.database;
     for (const change of changes) {
+      if (change.kind === "record_interrupted") continue;
       const current = db.records.get(change.migrationName)?.status ?? "absent";
       if (!change.expect.includes(current)) {
         throw new StateConflictError(
@@ -402,6 +408,10 @@ export class MemoryExecutor implements Executor {
       }
     }
     for (const change of changes) {
+      if (change.kind === "record_interrupted") {
+        this.recordInterrupted(change.migrationName, change.action, actor);
+        continue;
+      }
       const record = db.records.get(change.migrationName);
       const now = this.now();
       let checksum: string | null = record?.checksum ?? null;
@@ -450,6 +460,46 @@ export class MemoryExecutor implements Executor {
         resolutionOf(change),
       );
     }
+  }
+
+  /**
+   * The failed event of an attempt found interrupted, by the rules of its `Bookkeeping` kind: only
+   * while the row is that started attempt and not `running` (which a test sets on the record to
+   * stand for a runner still working), and once per attempt.
+   */
+  private recordInterrupted(
+    migrationName: string,
+    action: "apply" | "rollback",
+    detectedBy: string,
+  ): void {
+    const record = this.database.records.get(migrationName);
+    if (record === undefined || !isInterrupted(record) || record.running) return;
+    if (isRollbackAttempt(record) !== (action === "rollback")) return;
+    const recorded = this.database.events.some(
+      (event) =>
+        event.migrationName === migrationName &&
+        event.action === action &&
+        event.outcome === "failed" &&
+        event.at.getTime() >= record.appliedAt.getTime() &&
+        (event.errorMessage ?? "").startsWith(INTERRUPTED_EVENT_PREFIX),
+    );
+    if (recorded) return;
+    const startedBy = startedByOf(record);
+    this.appendEvent(
+      migrationName,
+      action,
+      "failed",
+      startedBy,
+      null,
+      interruptedMessage({
+        startedBy,
+        startedAt: record.appliedAt.toISOString(),
+        rollback: action === "rollback",
+        detectedBy,
+        detectedAt: this.now().toISOString(),
+      }),
+      record.checksum,
+    );
   }
 
   async readEvents({ migrationName, before, limit }: EventQuery): Promise<MigrationEvent[]> {
@@ -704,7 +754,7 @@ export class MemoryExecutor implements Executor {
     migrationName: string,
     action: MigrationAction,
     outcome: "succeeded" | "failed",
-    actor: string,
+    actor: string | null,
     executionTimeMs: number | null,
     errorMessage: string | null,
     checksum: string | null,

@@ -289,8 +289,9 @@ describe("postgres-meta executor", () => {
       { t: null },
     ]);
 
-    // postgres-meta does refuse it: sent anyway, the connection closes while it is written; the
-    // outcome is established (it did not commit), named with the request's size.
+    // postgres-meta does refuse it: sent anyway, it closes the connection while the body is
+    // written (the outcome is then established: it did not commit), or reads it and answers that
+    // it is too large; either way named with the request's size.
     const unchecked = createPgMetaExecutor({ url: server.url, maxRequestBytes: 64 * 1024 * 1024 });
     const outcome = await unchecked.applyMigration({
       migration: { name: "002_big", sql, transactional: true, checksum: "c" },

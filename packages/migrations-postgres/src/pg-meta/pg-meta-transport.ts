@@ -38,6 +38,8 @@ export class PgMetaTransport implements Transport {
   readonly lockScope = "per-unit";
   readonly lateDelivery = true;
   readonly unitOffset = 0;
+  /** postgres-meta answers a failed batch with the error alone. */
+  readonly reportsCompleted = false;
   private readonly endpoint: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
@@ -107,6 +109,14 @@ export class PgMetaTransport implements Transport {
     if (response.status === 400 && isRecord(body) && typeof body.message === "string") {
       return { kind: "sql", failure: toSqlFailure(body) };
     }
+    // A body over its limit, read before it was refused (rather than the socket closed while it
+    // was written, above): nothing ran.
+    if (
+      response.status === 413 ||
+      (isRecord(body) && typeof body.error === "string" && /too large/i.test(body.error))
+    ) {
+      return refusedAsTooLarge(bytes);
+    }
     const reason = `postgres-meta answered HTTP ${response.status}${isRecord(body) && typeof body.error === "string" ? ` (${body.error})` : ""}`;
     if (response.status === 503 || response.status === 504) return { kind: "unavailable", reason };
     return { kind: "unknown", reason };
@@ -127,6 +137,18 @@ function tooLarge(bytes: number, limit: number): Answer {
       detail: null,
       hint: "Split the migration into smaller ones (a large data load belongs in a file of its own, or in a tool made for it), or raise postgres-meta's PG_META_MAX_BODY_LIMIT_MB and the executor's maxRequestBytes with it.",
       position: null,
+    },
+  };
+}
+
+/** postgres-meta read a request and refused it for its size: nothing ran. */
+function refusedAsTooLarge(bytes: number): Answer {
+  const { failure } = tooLarge(bytes, PG_META_MAX_BODY_BYTES) as Extract<Answer, { kind: "sql" }>;
+  return {
+    kind: "sql",
+    failure: {
+      ...failure,
+      message: `postgres-meta refused the request as too large: the request was ${megabytes(bytes)}, over its PG_META_MAX_BODY_LIMIT_MB; nothing ran.`,
     },
   };
 }

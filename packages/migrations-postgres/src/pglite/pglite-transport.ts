@@ -1,4 +1,4 @@
-import type { PGlite } from "@electric-sql/pglite";
+import { type PGlite, parse, protocol } from "@electric-sql/pglite";
 import type { LockHandle, LockOptions } from "@studio/migrations-core";
 import { DISCARD_SESSION_SQL, RESET_SESSION_KEEPING_LOCKS_SQL } from "../session-reset.ts";
 import { toSqlFailure } from "../sql-failure.ts";
@@ -24,7 +24,8 @@ export class PGliteTransport implements Transport {
   readonly kind = "pglite";
   readonly lockScope = "session";
   readonly lateDelivery = false;
-  readonly unitOffset = 0;
+  readonly unitOffset = BEGIN.length;
+  readonly reportsCompleted = true;
   private readonly shared: SharedSession;
 
   constructor(
@@ -35,17 +36,47 @@ export class PGliteTransport implements Transport {
     this.shared = sharedSessionOf(pglite);
   }
 
-  /** A PGlite transaction (exclusive, rolled back if the batch fails) around one `exec`. */
+  /**
+   * `begin`, the batch and `commit` as one simple-protocol query: one exchange with PGlite's
+   * backend (its `transaction()` around an `exec` takes six), stopping at the first error.
+   */
   unit(batch: string): Promise<Answer> {
     return this.exclusive(async () => {
       try {
         await this.clean();
-        return await this.pglite.transaction(async (tx) => rowsOf(await tx.exec(batch)));
+        // `execProtocol` bypasses PGlite's own locks: hold them, as `exec` would.
+        return await this.pglite.runExclusive(() => this.simpleQuery(`${BEGIN}${batch};\ncommit`));
       } catch (error) {
         this.shared.dirty = true;
         return answerOf(error);
       }
     });
+  }
+
+  /** One unit's query, its failure rolled back, with the tags of what completed before it. */
+  private async simpleQuery(sql: string): Promise<Answer> {
+    const { messages } = await this.pglite.execProtocol(protocol.serialize.query(sql), {
+      throwOnError: false,
+    });
+    // By name, not `instanceof`: a bundler may hold two copies of the protocol's classes.
+    const tags = messages.flatMap((message) =>
+      message.name === "commandComplete"
+        ? [(message as InstanceType<typeof protocol.messages.CommandCompleteMessage>).text]
+        : [],
+    );
+    const error = messages.find((message) => message.name === "error") as
+      | InstanceType<typeof protocol.messages.DatabaseError>
+      | undefined;
+    if (error !== undefined || tags.at(-1) !== "COMMIT") {
+      this.shared.dirty = true;
+      await this.pglite.execProtocol(protocol.serialize.query("rollback"), { throwOnError: false });
+      if (error === undefined) {
+        return refused("The unit's batch did not reach its commit; it was rolled back.");
+      }
+      // The tags after our own `begin`'s.
+      return { kind: "sql", failure: toSqlFailure(error), completed: tags.slice(1) };
+    }
+    return rowsOf(parse.parseResults(messages, this.pglite.parsers));
   }
 
   query(sql: string): Promise<Answer> {
@@ -119,6 +150,8 @@ export class PGliteTransport implements Transport {
   }
 }
 
+const BEGIN = "begin;\n";
+
 /** The state of a `PGlite` instance's one connection, which every transport over it shares. */
 interface SharedSession {
   /** Settled when everything queued on the connection so far is done. */
@@ -140,6 +173,13 @@ function sharedSessionOf(pglite: PGlite): SharedSession {
 
 function rowsOf(results: { rows: unknown[] }[]): Answer {
   return { kind: "rows", rows: (results.findLast((r) => r.rows.length > 0)?.rows ?? []) as Row[] };
+}
+
+function refused(message: string): Answer {
+  return {
+    kind: "sql",
+    failure: { message, code: null, detail: null, hint: null, position: null },
+  };
 }
 
 function answerOf(error: unknown): Answer {

@@ -1,5 +1,5 @@
 import type { LockHandle, LockOptions } from "@studio/migrations-core";
-import type pg from "pg";
+import pg from "pg";
 import { DISCARD_SESSION_SQL } from "../session-reset.ts";
 import { toSqlFailure } from "../sql-failure.ts";
 import type { Answer, Row, Session, Transport } from "../transport.ts";
@@ -18,6 +18,7 @@ export class PostgresTransport implements Transport {
   readonly lockScope = "session";
   readonly lateDelivery = false;
   readonly unitOffset = BEGIN.length;
+  readonly reportsCompleted = true;
   private readonly dirty = new WeakSet<pg.PoolClient>();
 
   constructor(
@@ -34,17 +35,17 @@ export class PostgresTransport implements Transport {
    */
   unit(batch: string): Promise<Answer> {
     return this.withClient(async (client) => {
+      const query = new TaggedQuery(`${BEGIN}${batch};\ncommit`);
       let results: pg.QueryResult[];
       try {
-        const answer: pg.QueryResult | pg.QueryResult[] = await client.query(
-          `${BEGIN}${batch};\ncommit`,
-        );
-        results = Array.isArray(answer) ? answer : [answer];
+        results = await query.run(client);
       } catch (error) {
         this.dirty.add(client);
         // A dead connection cannot roll back; the server already has. Keep the original error.
         await client.query("rollback").catch(() => {});
-        throw error;
+        const answer = answerOf(error);
+        // The tags after our own `begin`'s.
+        return answer.kind === "sql" ? { ...answer, completed: query.tags.slice(1) } : answer;
       }
       // Only a batch whose SQL swallowed what followed it (which Postgres would have refused as
       // unterminated) could end other than with the commit: never leave that open.
@@ -139,6 +140,35 @@ export class PostgresTransport implements Transport {
       client.off("error", ignore);
       client.release(broken);
     }
+  }
+}
+
+/**
+ * A simple-protocol query that keeps the command tag of every statement that completes — which
+ * `pg` otherwise drops when a later statement of the same query fails.
+ */
+class TaggedQuery extends pg.Query {
+  readonly tags: string[] = [];
+
+  /** `pg`'s own handler (not in its typings), called once per completed statement. */
+  handleCommandComplete(message: { text: string }, connection: unknown): void {
+    this.tags.push(message.text);
+    (pg.Query.prototype as unknown as TaggedQuery).handleCommandComplete.call(
+      this,
+      message,
+      connection,
+    );
+  }
+
+  run(client: pg.PoolClient): Promise<pg.QueryResult[]> {
+    return new Promise((resolve, reject) => {
+      this.on("error", reject);
+      this.on("end", (result) => {
+        const results = result as unknown as pg.QueryResult | pg.QueryResult[];
+        resolve(Array.isArray(results) ? results : [results]);
+      });
+      client.query(this);
+    });
   }
 }
 

@@ -94,9 +94,11 @@ export function remedyText(remedy: Remedy): string {
     case "restore_file":
       return remedy.recorded === "applied"
         ? `Restore the file of ${remedy.migrationName} (is an older build deployed?), or, if it was undone by hand, use “Mark rolled back” on its row.`
-        : `Restore the file of ${remedy.migrationName} (is an older build deployed?), or, if it is gone for good, inspect the database and press “${RESOLUTION_LABELS.rolled_back}”.`;
+        : `Restore the file of ${remedy.migrationName} (is an older build deployed?), or, if it is gone for good, inspect the database and press “${RESOLUTION_LABELS.applied}” (finished by hand) or “${RESOLUTION_LABELS.rolled_back}” (undone by hand).`;
     case "fix_and_apply":
       return `Fix ${remedy.migrationName}'s file, then apply it again.`;
+    case "wait_for_lock":
+      return `${remedy.migrationName}'s SQL needs no fix: another session held a lock it needed (the failure names that session). End the session or wait for it to finish, then apply ${remedy.migrationName} again. If writers to that table can queue behind it for longer, apply it from studio-migrate with a longer lock timeout for that run.`;
     case "fix_file":
       return remedy.blocking
         ? `Fix or remove ${remedy.file}. Until it loads, only migrations before it can be applied; rollbacks and history go on.`
@@ -141,22 +143,16 @@ export function applyNote(report: StatusReport, stale: boolean): string {
 
 /**
  * The resolutions that fit a problem (SPEC §4 Resolve); none for those only a file edit fixes.
- * `fileMissing`: the migration's file is gone — the engine records "applied" only with a file to
- * take the checksum from, so only "rolled back" is offered.
+ * A migration whose file is gone resolves like any other (SPEC §4 *Records without a file*):
+ * "applied" keeps the checksum recorded when it was started.
  */
-export function resolutionsFor(problem: Problem, fileMissing = false): Resolution[] {
-  const fitting = fittingResolutions(problem);
-  return fileMissing ? fitting.filter((as) => as !== "applied") : fitting;
-}
-
-function fittingResolutions(problem: Problem): Resolution[] {
+export function resolutionsFor(problem: Problem): Resolution[] {
   switch (problem.kind) {
     case "missing":
-      // A failed attempt whose file is gone: once the database is inspected, recording it rolled
-      // back clears it (nothing runs, and without a file nothing is left to run again). An
-      // applied one is undone from its row ("Mark rolled back"), as a rollback.
+      // A failed attempt whose file is gone: once the database is inspected, recorded as
+      // finished or as undone by hand, it is no longer a problem.
       return problem.remedy.kind === "restore_file" && problem.remedy.recorded === "failed"
-        ? ["rolled_back"]
+        ? ["applied", "rolled_back"]
         : [];
     case "interrupted":
       return ["applied", "rolled_back"];

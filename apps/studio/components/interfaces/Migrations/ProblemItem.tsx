@@ -5,23 +5,15 @@ import { problemLabel, RESOLUTION_LABELS, remedyText, resolutionsFor } from "./M
 
 interface ProblemItemProps {
   problem: Problem;
-  /** Its migration's file is gone (another problem says so). */
-  fileMissing: boolean;
   locked: boolean;
   onResolve: (migrationName: string, as: Resolution) => void;
   /** Opens a drifted migration's SQL at the diff of what ran against the file. */
   onReviewDrift: (migrationName: string) => void;
 }
 
-export function ProblemItem({
-  problem,
-  fileMissing,
-  locked,
-  onResolve,
-  onReviewDrift,
-}: ProblemItemProps) {
+export function ProblemItem({ problem, locked, onResolve, onReviewDrift }: ProblemItemProps) {
   const name = problem.migrationName;
-  const resolutions = name ? resolutionsFor(problem, fileMissing) : [];
+  const resolutions = name ? resolutionsFor(problem) : [];
   return (
     <li
       data-testid="problem"

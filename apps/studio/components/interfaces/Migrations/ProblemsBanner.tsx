@@ -19,9 +19,6 @@ export function ProblemsBanner({
 }: ProblemsBannerProps) {
   if (problems.length === 0) return null;
   const blocking = problems.some((p) => p.blocking);
-  const missingFiles = new Set(
-    problems.filter((p) => p.kind === "missing").map((p) => p.migrationName),
-  );
   return (
     <section
       data-testid="problems-banner"
@@ -51,7 +48,6 @@ export function ProblemsBanner({
             // Problems have no id; the message names the migration or file and what is wrong.
             key={`${problem.kind}:${problem.migrationName ?? ""}:${problem.message}`}
             problem={problem}
-            fileMissing={missingFiles.has(problem.migrationName)}
             locked={locked}
             onResolve={onResolve}
             onReviewDrift={onReviewDrift}
