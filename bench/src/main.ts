@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --suites apply,round-trips,list,m008] [-- --reps N]`
+ * `npm run bench [-- --quick] [-- --suites apply,round-trips,list,m008] [-- --reps N] [-- --sizes N,…]`
  *
  * Every comparison in one process run, several repetitions, each tool timed between two runs of
  * its floor (paired ratios), a fresh database per run; prints the tables and writes
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     suites: { type: "string" },
     reps: { type: "string" },
     tools: { type: "string" },
+    sizes: { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -46,6 +47,12 @@ if (!Number.isInteger(reps) || reps < 1) {
 }
 /** 008 at up to 10^6 users is not a comparison with a floor: a few runs say what it costs. */
 const M008_REPS = 3;
+/** `--sizes`: the apply suite's N, instead of the targets' (a look at one size, e.g. 300). */
+const applySizes = values.sizes?.split(",").map((s) => {
+  const n = Number(s.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes takes whole numbers, got ${s}`);
+  return n;
+});
 const toolFilter = values.tools?.split(",").map((s) => s.trim());
 const tools = toolFilter === undefined ? allTools : withTheirFloors(toolFilter);
 
@@ -77,7 +84,7 @@ try {
     rows.push(
       ...(await runApplySuite({
         // The sizes the targets name: 50 (fixed costs weigh) and 1,000.
-        sizes: quick ? [50] : [50, 1000],
+        sizes: applySizes ?? (quick ? [50] : [50, 1000]),
         reps,
         noopReps: 3,
         tools,
