@@ -10,6 +10,7 @@ import type {
 } from "../components/interfaces/Migrations/Migrations.types";
 import { applyNote, resolutionsFor } from "../components/interfaces/Migrations/Migrations.utils";
 import {
+  changesState,
   FINISHED_RUN_SHOWN_MS,
   foldProgress,
   forgetFinished,
@@ -21,6 +22,28 @@ import { formatDateTime } from "../components/ui/date-time";
 
 // The Migrations page's own logic, beside the browser tests (e2e-operator.test.ts): what they
 // cannot reach with the real executors, and the rules behind what the page says.
+
+describe("changesState", () => {
+  it("refreshes the lists when a run elsewhere (another replica) finished a migration", () => {
+    const recorded: ProgressEvent = {
+      type: "migration_recorded",
+      runId: null,
+      eventId: "7",
+      at: new Date(0),
+      migrationName: "008_add_active_org_tracking",
+      actor: "ops",
+      kind: "apply",
+      result: {
+        migrationName: "008_add_active_org_tracking",
+        status: "applied",
+        executionTimeMs: 12,
+        error: null,
+      },
+    };
+    expect(changesState(recorded)).toBe(true);
+    expect(changesState({ type: "heartbeat", at: new Date(0), running: [] })).toBe(false);
+  });
+});
 
 describe("diffLines", () => {
   it("marks the lines only in what ran as removed and those only in the file as added, in order", () => {

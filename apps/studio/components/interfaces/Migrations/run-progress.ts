@@ -116,5 +116,10 @@ export function runToShow(state: RunsState): RunView | null {
 
 /** Whether an event changes what `list` and `history` say: refresh them at once. */
 export function changesState(event: ProgressEvent): boolean {
-  return event.type === "migration_finished" || event.type === "run_finished";
+  // `migration_recorded`: a run on another replica finished one (read from the audit trail).
+  return (
+    event.type === "migration_finished" ||
+    event.type === "run_finished" ||
+    event.type === "migration_recorded"
+  );
 }
