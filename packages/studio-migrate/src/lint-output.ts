@@ -1,5 +1,4 @@
 import type { LintFinding, LintReport, RelationSize } from "@studio/migrations-core";
-import { byteSize, rowCount } from "@studio/migrations-lint/describe";
 import { CommandFailure } from "./failures.ts";
 import { plural } from "./output.ts";
 
@@ -8,14 +7,37 @@ import { plural } from "./output.ts";
  * a column shows it, a finding as one line of a failure's details.
  */
 
-/**
- * `≈5 k rows, 408 kB` — in the lint's own words, so the column and the message beside it agree;
- * `rows unknown` (shorter than the message's) for a table never analyzed; empty without a size.
- */
+/** `≈5 k rows, 408 kB`; `rows unknown` for a table never analyzed; empty without a size. */
 export function sizeText(size: RelationSize | null): string {
   if (size === null || !size.exists) return "";
   const rows = size.estimatedRows === null ? "rows unknown" : rowCount(size.estimatedRows);
   return size.totalBytes === null ? rows : `${rows}, ${byteSize(size.totalBytes)}`;
+}
+
+/** `≈742 rows`, `≈12 k rows`, `≈1.2 M rows`. */
+function rowCount(rows: number): string {
+  if (rows < 1000) return `≈${rows} ${rows === 1 ? "row" : "rows"}`;
+  const [unit, scale] = rows < 1e6 ? ["k", 1e3] : rows < 1e9 ? ["M", 1e6] : ["G", 1e9];
+  return `≈${short(rows / scale)} ${unit} rows`;
+}
+
+/**
+ * `8192 bytes`, `408 kB`, `4 MB`: 1024-based, worded as the lint's messages word the same size
+ * (the table and the message beside it must agree).
+ */
+function byteSize(bytes: number): string {
+  if (bytes < 10 * 1024) return `${bytes} bytes`;
+  let value = bytes;
+  for (const unit of ["kB", "MB", "GB", "TB"]) {
+    value /= 1024;
+    if (value < 1024 || unit === "TB") return `${short(value)} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+/** One decimal below 10, none above: `1.5`, `12`, `380`. */
+function short(value: number): string {
+  return value < 10 ? String(Math.round(value * 10) / 10) : String(Math.round(value));
 }
 
 /** `002_index_users:3` — the file's line, as an editor opens it. */
