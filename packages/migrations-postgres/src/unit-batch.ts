@@ -112,14 +112,14 @@ function guard(from: string, cases: readonly GuardCase[]): string {
 
 /** The codes a {@link guard} refuses with. */
 const GUARD_CODES: ReadonlySet<string> = new Set([
-  "SMAAP",
-  "SMNAP",
-  "SMCON",
-  "SMREV",
-  "SMINP",
-  "SMORD",
-  "SMDRF",
-  "SMDON",
+  ALREADY_APPLIED,
+  NOT_APPLIED,
+  STATE_CONFLICT,
+  ATTEMPT_REVOKED,
+  IN_PROGRESS,
+  ROLLBACK_ORDER,
+  DRIFTED,
+  DONE_AFTER_ALL,
 ]);
 const INVALID_TEXT_REPRESENTATION = "22P02";
 /** The value a guard could not cast, as any translation of the message quotes it. */
