@@ -629,7 +629,9 @@ export function withinMigration(
   completed?: readonly string[],
 ): SqlFailure {
   if (
-    completed === undefined ? mentionsTrackingTables(failure) : failedInBookkeeping(unit, completed)
+    completed === undefined
+      ? positionedAfterMigration(failure, unit, offset)
+      : failedInBookkeeping(unit, completed)
   ) {
     return bookkeepingFailure({
       ...failure,
@@ -664,13 +666,13 @@ function failedInBookkeeping(unit: UnitBatch, completed: readonly string[]): boo
 
 /**
  * Over a transport that does not say where a unit failed (postgres-meta answers with the error
- * alone): whether the failure names a tracking table, as a broken bookkeeping's does (`relation
- * "platform.schema_migration_events" does not exist`, `permission denied for table
- * schema_migrations`). A migration's own statement naming them is worded as the bookkeeping's
- * too; nothing else differs.
+ * alone): whether the error's position lies after the migration's SQL — in the bookkeeping, as
+ * when a migration dropped or renamed a tracking table (`relation "platform.schema_migration_events"
+ * does not exist`, found while the statement is parsed, with its position). An error raised
+ * while a statement runs has no position, and is reported as it is, the migration's.
  */
-function mentionsTrackingTables(failure: SqlFailure): boolean {
-  return /\bschema_migration(?:s|_events)\b/.test(`${failure.message}\n${failure.detail ?? ""}`);
+function positionedAfterMigration(failure: SqlFailure, unit: UnitBatch, offset: number): boolean {
+  return failure.position !== null && failure.position - offset - unit.sqlStart > unit.sqlLength;
 }
 
 /**
