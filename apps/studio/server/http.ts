@@ -46,7 +46,8 @@ export async function readJsonBody(req: NextApiRequest): Promise<unknown> {
     if (size <= MAX_BODY_BYTES) chunks.push(buffer);
   }
   if (size > MAX_BODY_BYTES) throw new HttpError(413, "Request body too large.");
-  const text = Buffer.concat(chunks).toString("utf8").trim();
+  const text = Buffer.concat(chunks).toString("utf8");
+  // No body at all is no options; whitespace alone is a body, and not JSON.
   if (text === "") return {};
   try {
     return JSON.parse(text);
