@@ -93,6 +93,18 @@ function isRaw(v: unknown): v is RawSql {
 function fixedQueries(db: Kysely<TrackingDatabase>) {
   const migrations = "platform.schema_migrations" as const;
   const events = "platform.schema_migration_events" as const;
+  /** One audit event, as both event inserts write it. */
+  const eventInsert = (v: EventValues) =>
+    db.insertInto(events).values({
+      migration_name: v.migrationName,
+      action: v.action,
+      outcome: v.outcome,
+      actor: v.actor,
+      execution_time_ms: value(v.executionTimeMs),
+      error_message: v.errorMessage,
+      checksum: v.checksum,
+      resolution: v.resolution,
+    });
   return {
     lockUnit: (): CompiledQuery =>
       sql`select pg_advisory_xact_lock(${sql.lit(UNIT_LOCK[0])}, ${sql.lit(UNIT_LOCK[1])})`.compile(
@@ -368,40 +380,14 @@ function fixedQueries(db: Kysely<TrackingDatabase>) {
         .where("migration_name", "=", v.migrationName)
         .compile(),
 
-    insertEvent: (v: EventValues) =>
-      db
-        .insertInto(events)
-        .values({
-          migration_name: v.migrationName,
-          action: v.action,
-          outcome: v.outcome,
-          actor: v.actor,
-          execution_time_ms: value(v.executionTimeMs),
-          error_message: v.errorMessage,
-          checksum: v.checksum,
-          resolution: v.resolution,
-        })
-        .compile(),
+    insertEvent: (v: EventValues) => eventInsert(v).compile(),
 
     /**
      * {@link insertEvent}, answering the execution time it recorded: a unit's last statement,
      * whose rows are the unit's answer (it saves a `select` of its own).
      */
     insertEventAnsweringTime: (v: EventValues) =>
-      db
-        .insertInto(events)
-        .values({
-          migration_name: v.migrationName,
-          action: v.action,
-          outcome: v.outcome,
-          actor: v.actor,
-          execution_time_ms: value(v.executionTimeMs),
-          error_message: v.errorMessage,
-          checksum: v.checksum,
-          resolution: v.resolution,
-        })
-        .returning("execution_time_ms")
-        .compile(),
+      eventInsert(v).returning("execution_time_ms").compile(),
   };
 }
 
