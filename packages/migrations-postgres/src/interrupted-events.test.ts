@@ -10,7 +10,7 @@ import {
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPGliteExecutor } from "./index.ts";
-import { postgresTarget, type Target } from "./test-targets.ts";
+import { freshTrackingTables, type PostgresTarget, postgresTarget } from "./test-targets.ts";
 import { TRACKING_TABLES_SQL, TRACKING_UPGRADE_SQL } from "./tracking-schema.ts";
 import { RUNNER_LOCK } from "./tracking-sql.ts";
 import { applyClaimBatch, rollbackClaimBatch } from "./unit-batch.ts";
@@ -48,20 +48,15 @@ const INTERRUPTED_APPLY =
 describe.each(["pg", "pg-meta"] as const)(
   "an interrupted attempt's failed event, over %s",
   (kind) => {
-    let target: Target;
+    let target: PostgresTarget;
     let side: pg.Client;
     beforeAll(async () => {
       target = await postgresTarget(kind);
-      side = new pg.Client({ connectionString: target.url as string });
-      await side.connect();
+      side = await target.connect();
     });
-    afterAll(async () => {
-      await side?.end();
-      await target?.dispose();
-    });
+    afterAll(() => target?.dispose());
     beforeEach(async () => {
-      await side.query("drop schema if exists platform cascade; drop table if exists slow");
-      await side.query(`${TRACKING_TABLES_SQL};\n${TRACKING_UPGRADE_SQL}`);
+      await freshTrackingTables(side, "slow");
     });
 
     const engine = () =>
@@ -153,7 +148,7 @@ describe.each(["pg", "pg-meta"] as const)(
     it("is never written while the runner is still working on it", async () => {
       await killedAfterClaim();
       // The runner's sign of life, as a live runner on a session holds it (see RUNNING_SQL).
-      const runner = new pg.Client({ connectionString: target.url as string });
+      const runner = new pg.Client({ connectionString: target.url });
       await runner.connect();
       try {
         await runner.query(`select pg_advisory_lock(${RUNNER_LOCK}, hashtext('${NAME}'))`);

@@ -16,7 +16,7 @@ import {
   rehearseOver,
 } from "./rehearsal.ts";
 import { DEFAULT_TIMEOUTS } from "./sql-failure.ts";
-import { pgliteTarget, postgresTarget, type Target } from "./test-targets.ts";
+import { type PostgresTarget, pgliteTarget, postgresTarget, type Target } from "./test-targets.ts";
 import { type Transport, transportOf } from "./transport.ts";
 
 const ROWS = 3_000;
@@ -271,28 +271,24 @@ describe.each(kinds)("rehearse over %s", (_, open, enforces) => {
 });
 
 describe("rehearse on PostgreSQL, seen from other sessions", () => {
-  let target: Target;
+  let target: PostgresTarget;
   let side: pg.Client;
   /** The same database over pg (statement by statement) and postgres-meta (one request). */
   const over: [string, () => Executor][] = [
-    ["pg", () => createPostgresExecutor({ connection: target.url as string })],
+    ["pg", () => createPostgresExecutor({ connection: target.url })],
     ["postgres-meta", () => target.executor()],
   ];
 
   beforeAll(async () => {
     target = await postgresTarget("pg-meta");
-    side = new pg.Client({ connectionString: target.url as string });
-    await side.connect();
+    side = await target.connect();
     await side.query(
       `create schema platform; create table platform.users (id int primary key, email text not null);
        insert into platform.users select g, 'user' || g || '@example.com' from generate_series(1, ${ROWS}) g;
        analyze platform.users;`,
     );
   });
-  afterAll(async () => {
-    await side?.end();
-    await target?.dispose();
-  });
+  afterAll(() => target?.dispose());
 
   /**
    * The table's write counters once every other backend of the database has exited, which flushes
@@ -347,7 +343,7 @@ describe("rehearse on PostgreSQL, seen from other sessions", () => {
     }
 
     // The counters do move when a write commits, seen the same way: the check above can fail.
-    const writer = new pg.Client({ connectionString: target.url as string });
+    const writer = new pg.Client({ connectionString: target.url });
     await writer.connect();
     await writer.query("update platform.users set email = email where id <= 10");
     await writer.end();
@@ -387,7 +383,7 @@ describe("rehearse on PostgreSQL, seen from other sessions", () => {
         "alter table platform.users add column nickname text;\ncreate index users_email_idx on platform.users (email);\n-- a comment ends it\nselect 1",
       ),
     ];
-    const executor = createPostgresExecutor({ connection: target.url as string });
+    const executor = createPostgresExecutor({ connection: target.url });
     try {
       const transport = transportOf(executor) as Transport;
       const bySession = await rehearseOver(transport, { migrations }, DEFAULT_TIMEOUTS);

@@ -10,7 +10,7 @@ import {
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createPGliteExecutor } from "./index.ts";
-import { postgresTarget, type Target } from "./test-targets.ts";
+import { type PostgresTarget, postgresTarget, type Target } from "./test-targets.ts";
 import { TRACKING_TABLES_SQL, TRACKING_UPGRADE_SQL } from "./tracking-schema.ts";
 import { RUNNER_LOCK, runnerMarker, UNIT_LOCK } from "./tracking-sql.ts";
 
@@ -28,17 +28,13 @@ const texts: MigrationText[] = [
 ];
 
 describe.each(["pg", "pg-meta"] as const)("running or interrupted, over %s", (kind) => {
-  let target: Target;
+  let target: PostgresTarget;
   let side: pg.Client;
   beforeAll(async () => {
     target = await postgresTarget(kind);
-    side = new pg.Client({ connectionString: target.url as string });
-    await side.connect();
+    side = await target.connect();
   });
-  afterAll(async () => {
-    await side?.end();
-    await target?.dispose();
-  });
+  afterAll(() => target?.dispose());
   beforeEach(async () => {
     await side.query(
       "drop schema if exists platform cascade; drop table if exists slow, after_slow",
@@ -91,7 +87,7 @@ describe.each(["pg", "pg-meta"] as const)("running or interrupted, over %s", (ki
     expect((await engine().list()).migrations.find((m) => m.name === NAME)?.state).toBe("running");
     await side.query(`select pg_advisory_unlock(${RUNNER_LOCK}, hashtext('${NAME}'))`);
     const marker = runnerMarker(createHash("md5").update(NAME).digest("hex"));
-    const other = new pg.Client({ connectionString: target.url as string });
+    const other = new pg.Client({ connectionString: target.url });
     await other.connect();
     const statement = other.query(`${marker}\nselect pg_sleep(1.5)`);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -164,17 +160,13 @@ describe.each(["pg", "pg-meta"] as const)("recording over a running migration, o
 });
 
 describe.each(["pg", "pg-meta"] as const)("a runner's sign of life, over %s", (kind) => {
-  let target: Target;
+  let target: PostgresTarget;
   let side: pg.Client;
   beforeAll(async () => {
     target = await postgresTarget(kind);
-    side = new pg.Client({ connectionString: target.url as string });
-    await side.connect();
+    side = await target.connect();
   });
-  afterAll(async () => {
-    await side?.end();
-    await target?.dispose();
-  });
+  afterAll(() => target?.dispose());
 
   it("lasts until its outcome is recorded, however long the record waits for the lock", async () => {
     const runner = target.executor();

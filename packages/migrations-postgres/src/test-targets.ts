@@ -4,6 +4,7 @@ import { createTestDatabase, startPgMeta } from "@studio/test-postgres";
 import pg from "pg";
 import { createPGliteExecutor, createPgMetaExecutor, createPostgresExecutor } from "./index.ts";
 import type { Timeouts } from "./sql-failure.ts";
+import { TRACKING_TABLES_SQL, TRACKING_UPGRADE_SQL } from "./tracking-schema.ts";
 
 // Test fixtures: one database per target, behind each real executor kind.
 
@@ -18,15 +19,23 @@ export interface Target {
 
 export type TargetFactory = () => Promise<Target>;
 
+/** A target on a real server, which a test can also reach on connections of its own. */
+export interface PostgresTarget extends Target {
+  readonly url: string;
+  /** A connection of the test's own (another replica, an operator's psql), ended with the target. */
+  connect(): Promise<pg.Client>;
+}
+
 export async function postgresTarget(
   kind: "pg" | "pg-meta",
   timeouts: Partial<Timeouts> = {},
-): Promise<Target> {
+): Promise<PostgresTarget> {
   const database = await createTestDatabase(`isolation_${kind}`);
   const server = kind === "pg-meta" ? await startPgMeta(database.url) : null;
   const admin = new pg.Client({ connectionString: database.url });
   await admin.connect();
   const executors: Executor[] = [];
+  const clients: pg.Client[] = [];
   return {
     url: database.url,
     executor: () => {
@@ -37,8 +46,15 @@ export async function postgresTarget(
       return executor;
     },
     query: async <R>(sql: string) => (await admin.query(sql)).rows as R[],
+    connect: async () => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      clients.push(client);
+      return client;
+    },
     dispose: async () => {
       await Promise.all(executors.map((e) => e.close()));
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
       await admin.end();
       await server?.stop();
       await database.drop();
@@ -61,3 +77,13 @@ export const targets: [string, TargetFactory][] = [
   ["pglite", () => pgliteTarget()],
   ["pg-meta", () => postgresTarget("pg-meta")],
 ];
+
+/**
+ * The tracking tables as this version creates them, on a clean slate: the platform schema and
+ * the test's own `tables` dropped first.
+ */
+export async function freshTrackingTables(client: pg.Client, ...tables: string[]): Promise<void> {
+  await client.query(
+    `drop schema if exists platform cascade;${tables.length > 0 ? ` drop table if exists ${tables.join(", ")};` : ""}\n${TRACKING_TABLES_SQL};\n${TRACKING_UPGRADE_SQL}`,
+  );
+}

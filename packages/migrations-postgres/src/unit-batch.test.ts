@@ -1,9 +1,9 @@
 import { Buffer } from "node:buffer";
 import { MAX_MIGRATION_NAME_LENGTH, type MigrationToRun } from "@studio/migrations-core";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_TIMEOUTS } from "./sql-failure.ts";
-import { postgresTarget, type Target } from "./test-targets.ts";
+import { type PostgresTarget, postgresTarget } from "./test-targets.ts";
 import { applyBatch, rollbackBatch } from "./unit-batch.ts";
 
 // pg_stat_activity shows the first kilobyte of a query (track_activity_query_size): a unit's head
@@ -56,17 +56,13 @@ describe("a unit's batch", () => {
 });
 
 describe.each(["pg", "pg-meta"] as const)("a unit seen in pg_stat_activity, over %s", (kind) => {
-  let target: Target;
+  let target: PostgresTarget;
   let side: pg.Client;
   beforeAll(async () => {
     target = await postgresTarget(kind);
-    side = new pg.Client({ connectionString: target.url as string });
-    await side.connect();
+    side = await target.connect();
   });
-  afterAll(async () => {
-    await side?.end();
-    await target?.dispose();
-  });
+  afterAll(() => target?.dispose());
 
   /** Whether a backend is running a query that shows `text`, as a watcher would look. */
   const seen = async (text: string) =>
