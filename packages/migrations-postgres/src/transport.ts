@@ -36,8 +36,11 @@ export interface Transport {
    */
   unit(batch: string): Promise<Answer>;
 
-  /** Runs one read (or one statement) outside a transaction. */
-  query(sql: string): Promise<Answer>;
+  /**
+   * Runs one read (or one statement) outside a transaction. `signal` gives up on it (the answer is
+   * then `unknown`); only a transport whose requests can be given up on (postgres-meta) heeds it.
+   */
+  query(sql: string, signal?: AbortSignal): Promise<Answer>;
 
   /**
    * Runs `work` with statements sent one at a time. On a `persistent` session they share one
@@ -54,7 +57,8 @@ export interface Transport {
 export interface Session {
   /** Whether what one statement does to its session is there for the next (one connection). */
   readonly persistent: boolean;
-  run(sql: string): Promise<Answer>;
+  /** One statement; `signal` as for `Transport.query`. */
+  run(sql: string, signal?: AbortSignal): Promise<Answer>;
   /**
    * A unit (as `Transport.unit`: one transaction, none of what the statements did to the session
    * in its way) while the session is held — a section's claim and record, so that its runner's

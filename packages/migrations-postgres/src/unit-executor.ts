@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import {
   type ApplyOutcome,
   type ApplyRequest,
@@ -422,15 +422,28 @@ export class UnitExecutor implements Executor {
   /**
    * The section on its session, with the runner's sign of life — which the database answers
    * "running" from (see RUNNING_SQL) — spanning its claim and its record, so that no check made
-   * meanwhile (a resolve's) can take it for interrupted: on a persistent session (pg, PGlite) the
-   * runner lock, taken before the claim and let go after the record; with no session
-   * (postgres-meta) a marker on each statement and on the record, which leaves the round trips
-   * between them unmarked. The claim and the record are units of the session (`Session.unit`): on PGlite,
-   * nothing else comes in between them and the statements.
+   * meanwhile (a resolve's, another applier's) can take it for interrupted: on a persistent
+   * session (pg, PGlite) the runner lock, taken before the claim and let go after the record;
+   * with no session (postgres-meta) the runner's marker on each statement, on the record, and on
+   * a statement kept running from before the claim until after the record
+   * ({@link keepMarkedStatement}), which covers the requests in between. The claim and the
+   * record are units of the session (`Session.unit`): on PGlite, nothing else comes in between
+   * them and the statements.
    */
   private async section<O>(d: Direction<O>, raw: Session): Promise<SectionResult<O>> {
     const { migration } = d;
-    const session = raw.persistent ? raw : markedSession(raw, migration.name);
+    const marker = raw.persistent ? null : runnerMarker(md5(migration.name));
+    const session = marker === null ? raw : markedSession(raw, marker);
+    const signOfLife = marker === null ? null : keepMarkedStatement(raw, marker);
+    try {
+      return await this.sectionMarked(d, session);
+    } finally {
+      await signOfLife?.stop();
+    }
+  }
+
+  private async sectionMarked<O>(d: Direction<O>, session: Session): Promise<SectionResult<O>> {
+    const { migration } = d;
     const lock = runnerLock(migration.name);
     // Not waited for: another runner of this migration holding it has claimed it, or is about
     // to, and then this claim is refused.
@@ -438,8 +451,8 @@ export class UnitExecutor implements Executor {
       session.persistent &&
       rowsOf(await session.run(lock.try), "take the runner lock")[0]?.locked === true;
     try {
-      // Unmarked: until it commits, its row is not there for anyone to read.
-      const claim = await raw.unit(d.claim());
+      // Its row is not there for anyone to read until it commits.
+      const claim = await session.unit(d.claim());
       const refused = claim.kind === "sql" ? raisedGuard(claim.failure) : null;
       if (refused !== null && GUARDS.has(refused.code ?? "")) return { refused };
       rowsOf(claim, `record the ${d.action} of ${migration.name} as started`);
@@ -706,16 +719,60 @@ function statementFailure(answer: Exclude<Answer, { kind: "rows" }>): SqlFailure
   );
 }
 
+function md5(text: string): string {
+  return createHash("md5").update(text, "utf8").digest("hex");
+}
+
 /**
- * A session without one (postgres-meta): each statement, and each unit (the record), carry the
- * runner's marker, which `pg_stat_activity` shows while they run (or wait for a lock).
+ * A session without one (postgres-meta): each statement, and each unit (the claim, the record),
+ * carry the runner's marker, which `pg_stat_activity` shows while they run (or wait for a lock).
  */
-function markedSession(session: Session, migrationName: string): Session {
-  const marker = runnerMarker(createHash("md5").update(migrationName, "utf8").digest("hex"));
+function markedSession(session: Session, marker: string): Session {
   return {
     persistent: session.persistent,
-    run: (sql) => session.run(`${marker}\n${sql}`),
+    run: (sql, signal) => session.run(`${marker}\n${sql}`, signal),
     unit: (batch) => session.unit(`${marker}\n${batch}`),
+  };
+}
+
+/** How long each statement of {@link keepMarkedStatement} lasts, and how often one starts. */
+const SIGN_OF_LIFE = { seconds: 3, everyMs: 2_000 } as const;
+
+/**
+ * Sleeps {@link SIGN_OF_LIFE}'s seconds a tenth of a second at a time, committing after each: a
+ * plain `select pg_sleep(3)` would hold a snapshot for all three seconds, and `CREATE INDEX
+ * CONCURRENTLY` — what such sections are for — waits for every snapshot older than its own (with
+ * a short `lock_timeout`, it gives up). A `COMMIT` in a `DO` block releases the block's snapshot
+ * from PostgreSQL 14 on; on an older server it sleeps not at all.
+ */
+const SLEEP_HOLDING_NO_SNAPSHOT = `do $sign_of_life$ begin if pg_catalog.current_setting('server_version_num')::int >= 140000 then for i in 1..${SIGN_OF_LIFE.seconds * 10} loop perform pg_catalog.pg_sleep(0.1); commit; end loop; end if; end $sign_of_life$`;
+
+/**
+ * Keeps a statement carrying the runner's marker running — a sleep
+ * ({@link SLEEP_HOLDING_NO_SNAPSHOT}), a new one started before the last ends — until stopped. Over postgres-meta a section's statements are requests of their
+ * own, each on a new backend, and between two of them (the HTTP round trip, the backend's start)
+ * nothing of the runner is active: without this, a migration of short statements shows as
+ * interrupted most of the time it runs, and another applier would record it interrupted. Started
+ * before the claim, so that the claim's commit finds it running already; stopped after the
+ * record, by cancelling this runner's own sleeps (told apart from another runner's by a nonce),
+ * so that a finished runner leaves none behind. A runner that dies stops renewing it, and its
+ * migration shows interrupted once the last sleep ends, within {@link SIGN_OF_LIFE}'s seconds.
+ */
+function keepMarkedStatement(session: Session, marker: string): { stop(): Promise<void> } {
+  const given = new AbortController();
+  const sleep = `${marker}\n/* ${randomBytes(8).toString("hex")} */ ${SLEEP_HOLDING_NO_SNAPSHOT}`;
+  const renew = () => void session.run(sleep, given.signal);
+  renew();
+  const timer = setInterval(renew, SIGN_OF_LIFE.everyMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      given.abort();
+      await session.run(
+        `select pg_catalog.pg_cancel_backend(pid) from pg_catalog.pg_stat_activity where pid <> pg_catalog.pg_backend_pid() and pg_catalog.starts_with(query, ${quoteLiteral(sleep)})`,
+      );
+    },
   };
 }
 

@@ -64,7 +64,7 @@ export class PgMetaTransport implements Transport {
   session<T>(work: (session: Session) => Promise<T>): Promise<T> {
     return work({
       persistent: false,
-      run: (sql) => this.query(sql),
+      run: (sql, signal) => this.query(sql, signal),
       unit: (batch) => this.unit(batch),
     });
   }
@@ -76,7 +76,7 @@ export class PgMetaTransport implements Transport {
 
   async close(): Promise<void> {}
 
-  async query(sql: string): Promise<Answer> {
+  async query(sql: string, signal?: AbortSignal): Promise<Answer> {
     const request = JSON.stringify({ query: sql });
     const bytes = Buffer.byteLength(request, "utf8");
     if (bytes > this.maxRequestBytes) return tooLarge(bytes, this.maxRequestBytes);
@@ -86,7 +86,10 @@ export class PgMetaTransport implements Transport {
         method: "POST",
         headers: this.headers,
         body: request,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal:
+          signal === undefined
+            ? AbortSignal.timeout(this.timeoutMs)
+            : AbortSignal.any([AbortSignal.timeout(this.timeoutMs), signal]),
       });
     } catch (error) {
       // A body over postgres-meta's limit (set lower than this transport was told) ends the same
