@@ -769,8 +769,10 @@ function keepMarkedStatement(session: Session, marker: string): { stop(): Promis
     stop: async () => {
       clearInterval(timer);
       given.abort();
+      // Not worth waiting long for: a sleep left running ends by itself within seconds.
       await session.run(
         `select pg_catalog.pg_cancel_backend(pid) from pg_catalog.pg_stat_activity where pid <> pg_catalog.pg_backend_pid() and pg_catalog.starts_with(query, ${quoteLiteral(sleep)})`,
+        AbortSignal.timeout(5_000),
       );
     },
   };
