@@ -27,7 +27,8 @@ export interface MigrationLintOptions {
   readonly sizes?: readonly RelationSize[];
   /**
    * The lock_timeout the executor runs each statement under unless the migration sets its own
-   * (e.g. `5000ms`; null for none, as over postgres-meta for a transaction:false migration). Only
+   * (e.g. `5000ms`; null for none, as for a `CREATE INDEX CONCURRENTLY` over postgres-meta, which
+   * runs with the database's own). Only
    * the wording of waits depends on it: whether a wait is bounded. Unknown when not given.
    */
   readonly lockTimeout?: string | null;

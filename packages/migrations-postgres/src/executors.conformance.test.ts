@@ -309,22 +309,35 @@ describe.each(targets)("%s executor, beyond the shared suite", (kind, open) => {
   });
 
   // Over postgres-meta each statement of a transaction:false migration is a request of its own,
-  // on whichever pooled connection answers it, and a SET sent with it would make the request one
-  // transaction block (which CREATE INDEX CONCURRENTLY refuses): it runs with no lock_timeout and
-  // no statement_timeout at all, the executor's own included (see `MigrationLintOptions`).
-  it.skipIf(kind === "pg-meta")(
-    "runs a transaction:false migration's statements under the limits one run asks for",
-    async () => {
-      const outcome = await apply(toRun("045_unlocked", recordLimits("limits_nontx"), false), {
-        lockTimeoutMs: 2345,
-        statementTimeoutMs: 67_890,
-      });
-      expect(outcome).toMatchObject({ status: "applied" });
-      expect(await target.query("select * from public.limits_nontx")).toEqual([
-        { lock_timeout: "2345ms", statement_timeout: "67890ms" },
-      ]);
-    },
-  );
+  // on a new backend: the limits travel with it, as SETs in the same request.
+  it("runs a transaction:false migration's statements under the limits one run asks for", async () => {
+    const outcome = await apply(toRun("045_unlocked", recordLimits("limits_nontx"), false), {
+      lockTimeoutMs: 2345,
+      statementTimeoutMs: 67_890,
+    });
+    expect(outcome).toMatchObject({ status: "applied" });
+    expect(await target.query("select * from public.limits_nontx")).toEqual([
+      { lock_timeout: "2345ms", statement_timeout: "67890ms" },
+    ]);
+  });
+
+  it("runs alike a transaction:false statement that a transaction block would change: alone", async () => {
+    // Alone, LOCK fails (it only works in a transaction block); postgres-meta sends it without
+    // the SETs that would put it in one.
+    expect(
+      await apply(toRun("046_lock_alone", "lock table public.limits_nontx in share mode", false)),
+    ).toMatchObject({ status: "failed", error: { code: "25P01" } });
+    // CREATE INDEX CONCURRENTLY refuses a transaction block: it runs, alone.
+    expect(
+      await apply(
+        toRun(
+          "047_concurrently",
+          "create index concurrently limits_nontx_lock on public.limits_nontx (lock_timeout)",
+          false,
+        ),
+      ),
+    ).toMatchObject({ status: "applied" });
+  });
 
   // PGlite runs PostgreSQL single-user in WebAssembly, without the timer statement_timeout needs:
   // the statement runs to its end there, so nothing is asserted of it.

@@ -65,6 +65,24 @@ export function closesTransaction(text: string): boolean {
 }
 
 /**
+ * A statement that means something else inside a transaction block than alone: `LOCK`, `DECLARE`
+ * (a cursor without hold), `SAVEPOINT`, `RELEASE`, `ROLLBACK TO` and `SET LOCAL` / `SET
+ * TRANSACTION` / `SET CONSTRAINTS` fail or do nothing alone, and would succeed inside one. Over
+ * postgres-meta such a statement is sent alone, without the engine's time-outs in front of it
+ * (which would put it inside a block), so that it does what it does over pg.
+ */
+export function alteredByTransactionBlock(text: string): boolean {
+  const [first, second] = leadingWords(text, 2);
+  if (first === "lock" || first === "declare" || first === "savepoint" || first === "release") {
+    return true;
+  }
+  if (first === "rollback") return !closesTransaction(text);
+  return (
+    first === "set" && (second === "local" || second === "transaction" || second === "constraints")
+  );
+}
+
+/**
  * The INVALID indexes of the database, fully qualified and quoted (whatever the session's
  * `search_path`): taken before a concurrent build and after it fails, the difference is what the
  * failed build left.

@@ -43,6 +43,7 @@ import {
   toSqlFailure,
 } from "./sql-failure.ts";
 import {
+  alteredByTransactionBlock,
   buildsIndexConcurrently,
   closesTransaction,
   dropLeftIndexes,
@@ -433,7 +434,7 @@ export class UnitExecutor implements Executor {
   private async section<O>(d: Direction<O>, raw: Session): Promise<SectionResult<O>> {
     const { migration } = d;
     const marker = raw.persistent ? null : runnerMarker(md5(migration.name));
-    const session = marker === null ? raw : markedSession(raw, marker);
+    const session = marker === null ? raw : markedSession(raw, marker, d.timeouts);
     const signOfLife = marker === null ? null : keepMarkedStatement(raw, marker);
     try {
       return await this.sectionMarked(d, session);
@@ -622,7 +623,8 @@ export class UnitExecutor implements Executor {
       // refuses every statement.
       return describeLockTimeout(inTransaction ? null : (sql) => session.run(sql), text, failure, {
         attempts: retry + 1,
-        lockTimeoutMs: session.persistent ? timeouts.lockTimeoutMs : null,
+        // Over postgres-meta a concurrent build runs with the database's own (`markedSession`).
+        lockTimeoutMs: session.persistent || !concurrent ? timeouts.lockTimeoutMs : null,
       });
     }
   }
@@ -726,13 +728,41 @@ function md5(text: string): string {
 /**
  * A session without one (postgres-meta): each statement, and each unit (the claim, the record),
  * carry the runner's marker, which `pg_stat_activity` shows while they run (or wait for a lock).
+ * A statement also carries the run's `lock_timeout` and `statement_timeout` — `SET`s in the same
+ * request, which ends with it — as over pg, where they are the session's. That makes the request
+ * a transaction block, which a few statements refuse (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …:
+ * SQLSTATE 25001, raised before they do anything): those are sent again alone, with the
+ * database's own time-outs. The few that mean something else inside a block
+ * (`alteredByTransactionBlock`) are sent alone at once. A failure's position is counted from
+ * the statement, as over pg.
  */
-function markedSession(session: Session, marker: string): Session {
+function markedSession(session: Session, marker: string, timeouts: Timeouts): Session {
+  const alone = `${marker}\n`;
+  const limited = `${alone}${timeoutSettings(timeouts, "session")};\n`;
+  const send = async (prefix: string, sql: string, signal?: AbortSignal) =>
+    positionedInStatement(await session.run(`${prefix}${sql}`, signal), prefix);
   return {
     persistent: session.persistent,
-    run: (sql, signal) => session.run(`${marker}\n${sql}`, signal),
-    unit: (batch) => session.unit(`${marker}\n${batch}`),
+    run: async (sql, signal) => {
+      if (alteredByTransactionBlock(sql)) return send(alone, sql, signal);
+      const answer = await send(limited, sql, signal);
+      if (answer.kind === "sql" && answer.failure.code === ACTIVE_SQL_TRANSACTION) {
+        return send(alone, sql, signal);
+      }
+      return answer;
+    },
+    unit: (batch) => session.unit(`${alone}${batch}`),
   };
+}
+
+/** SQLSTATE of "… cannot run inside a transaction block". */
+const ACTIVE_SQL_TRANSACTION = "25001";
+
+/** A failure's position counted from the statement rather than from `prefix`'s start. */
+function positionedInStatement(answer: Answer, prefix: string): Answer {
+  if (answer.kind !== "sql" || answer.failure.position === null) return answer;
+  const position = answer.failure.position - [...prefix].length;
+  return { ...answer, failure: { ...answer.failure, position: position >= 1 ? position : null } };
 }
 
 /** How long each statement of {@link keepMarkedStatement} lasts, and how often one starts. */
