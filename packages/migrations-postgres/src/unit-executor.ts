@@ -772,16 +772,17 @@ const SIGN_OF_LIFE = { seconds: 3, everyMs: 2_000 } as const;
  * Sleeps {@link SIGN_OF_LIFE}'s seconds a tenth of a second at a time, committing after each: a
  * plain `select pg_sleep(3)` would hold a snapshot for all three seconds, and `CREATE INDEX
  * CONCURRENTLY` — what such sections are for — waits for every snapshot older than its own (with
- * a short `lock_timeout`, it gives up). A `COMMIT` in a `DO` block releases the block's snapshot
- * from PostgreSQL 14 on; on an older server it sleeps not at all.
+ * a short `lock_timeout`, it gives up). That a `COMMIT` in a `DO` block releases the block's
+ * snapshot is checked on PostgreSQL 15 and later (`non-transactional.test.ts`); on an older server,
+ * past its end of life, it sleeps not at all, and the gaps between requests stay.
  */
-const SLEEP_HOLDING_NO_SNAPSHOT = `do $sign_of_life$ begin if pg_catalog.current_setting('server_version_num')::int >= 140000 then for i in 1..${SIGN_OF_LIFE.seconds * 10} loop perform pg_catalog.pg_sleep(0.1); commit; end loop; end if; end $sign_of_life$`;
+const SLEEP_HOLDING_NO_SNAPSHOT = `do $sign_of_life$ begin if pg_catalog.current_setting('server_version_num')::int >= 150000 then for i in 1..${SIGN_OF_LIFE.seconds * 10} loop perform pg_catalog.pg_sleep(0.1); commit; end loop; end if; end $sign_of_life$`;
 
 /**
  * Keeps a statement carrying the runner's marker running — a sleep
- * ({@link SLEEP_HOLDING_NO_SNAPSHOT}), a new one started before the last ends — until stopped. Over postgres-meta a section's statements are requests of their
- * own, each on a new backend, and between two of them (the HTTP round trip, the backend's start)
- * nothing of the runner is active: without this, a migration of short statements shows as
+ * ({@link SLEEP_HOLDING_NO_SNAPSHOT}), a new one started before the last ends — until stopped.
+ * Over postgres-meta a section's statements are requests of their own, each on a new backend, and
+ * between two of them (the HTTP round trip, the backend's start) nothing of the runner is active: without this, a migration of short statements shows as
  * interrupted most of the time it runs, and another applier would record it interrupted. Started
  * before the claim, so that the claim's commit finds it running already; stopped after the
  * record, by cancelling this runner's own sleeps (told apart from another runner's by a nonce),
