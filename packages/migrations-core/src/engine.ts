@@ -340,10 +340,20 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
 
   const record = async (changes: Bookkeeping[], actor: string) => {
     if (changes.length === 0) return;
-    await executor.recordChanges(changes, actor);
+    const { interrupted } = await executor.recordChanges(changes, actor);
+    // An interrupted attempt's line, by the operation that wrote its event: its runner never
+    // logged how it ended.
+    for (const event of interrupted) {
+      log({
+        migrationName: event.migrationName,
+        action: event.action,
+        outcome: "failed",
+        executionTimeMs: null,
+        actor: event.actor ?? actor,
+        error: event.errorMessage,
+      });
+    }
     for (const change of changes) {
-      // Whether an interrupted attempt's event was written (or had been, earlier) is decided in
-      // the executor, which does not say: a log line here could repeat at every operation.
       if (change.kind === "record_interrupted") continue;
       log({
         migrationName: change.migrationName,
@@ -371,7 +381,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
     try {
       return plan();
     } catch (refusal) {
-      if (interrupted.length > 0) await executor.recordChanges(interrupted, actor).catch(() => {});
+      await record(interrupted, actor).catch(() => {});
       throw refusal;
     }
   };

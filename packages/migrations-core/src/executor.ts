@@ -63,9 +63,10 @@ export interface Executor {
    * Writes bookkeeping without running migration SQL (baseline, adopt, resolve, mark-only rollback):
    * all changes and one `succeeded` event per change commit together, in order. When any row's
    * status is not one the change expects, nothing is written and `StateConflictError` is thrown.
-   * A `record_interrupted` change expects nothing: it writes its `failed` event or nothing.
+   * A `record_interrupted` change expects nothing: it writes its `failed` event or nothing, and
+   * the answer says which it wrote (for the log: only the operation that writes one logs it).
    */
-  recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void>;
+  recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<RecordedChanges>;
 
   /** Audit events, newest first. */
   readEvents(query: EventQuery): Promise<MigrationEvent[]>;
@@ -246,4 +247,19 @@ export function resolutionOf(change: Bookkeeping): Resolution | null {
     case "accept_checksum":
       return "accept_checksum";
   }
+}
+
+/** What `recordChanges` wrote besides the changes asked for, each written exactly once. */
+export interface RecordedChanges {
+  /** The `failed` events of interrupted attempts (`record_interrupted`) written by this call. */
+  readonly interrupted: readonly InterruptedEventWritten[];
+}
+
+/** An interrupted attempt's `failed` event, as written. */
+export interface InterruptedEventWritten {
+  readonly migrationName: string;
+  readonly action: "apply" | "rollback";
+  /** Who started the attempt (the event's actor). */
+  readonly actor: string | null;
+  readonly errorMessage: string;
 }

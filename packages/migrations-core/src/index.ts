@@ -59,10 +59,12 @@ export type {
   EventQuery,
   Executor,
   ExpectedState,
+  InterruptedEventWritten,
   LockHandle,
   LockOptions,
   MigrationTimeouts,
   MigrationToRun,
+  RecordedChanges,
   RollbackOutcome,
   RollbackRequest,
 } from "./executor.ts";

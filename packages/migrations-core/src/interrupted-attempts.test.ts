@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createMigrationEngine } from "./engine.ts";
+import { type AttemptLog, createMigrationEngine } from "./engine.ts";
 import { ExecutorUnavailableError, LockBusyError, MigrationBlockedError } from "./errors.ts";
 import type { MigrationEvent } from "./records.ts";
 import { loadMigrationTexts, type MigrationText } from "./sources.ts";
@@ -29,11 +29,13 @@ function engineOn(
   texts: MigrationText[],
   at: Date,
   failures: InjectedFailure[] = [],
+  onAttempt?: (attempt: AttemptLog) => void,
 ) {
   return createMigrationEngine({
     executor: new MemoryExecutor({ database, failures, now: () => at }),
     source: { load: async () => loadMigrationTexts(texts) },
     lockTimeoutMs: 100,
+    ...(onAttempt === undefined ? {} : { onAttempt }),
   });
 }
 
@@ -85,9 +87,10 @@ describe("an interrupted attempt's failed event", () => {
     });
   });
 
-  it("is written once, however many operations find the attempt afterwards", async () => {
+  it("is written once, and logged once, however many operations find the attempt afterwards", async () => {
     const database = await interruptedApply();
-    const engine = engineOn(database, [INDEX, NEXT], detectedAt);
+    const logged: AttemptLog[] = [];
+    const engine = engineOn(database, [INDEX, NEXT], detectedAt, [], (line) => logged.push(line));
     for (const actor of ["ops", "ci", "replica-2"]) {
       await expect(engine.apply({ actor })).rejects.toBeInstanceOf(MigrationBlockedError);
     }
@@ -97,6 +100,17 @@ describe("an interrupted attempt's failed event", () => {
     await engine.rollback({ migrationName: INDEX.name, actor: "ops" });
 
     expect(eventsOf(database)).toEqual([expect.objectContaining(interruptedApplyEvent)]);
+    // SPEC §6: one line per attempt — this one's runner never wrote its own.
+    expect(logged.filter((line) => line.migrationName === INDEX.name)).toEqual([
+      {
+        migrationName: INDEX.name,
+        action: "apply",
+        outcome: "failed",
+        executionTimeMs: null,
+        actor: "replica-1",
+        error: interruptedApplyEvent.errorMessage,
+      },
+    ]);
   });
 
   it("is not written by a read: list and history write nothing", async () => {

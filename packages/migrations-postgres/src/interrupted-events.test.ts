@@ -1,5 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import {
+  type AttemptLog,
   createMigrationEngine,
   LockBusyError,
   loadMigrationTexts,
@@ -59,11 +60,17 @@ describe.each(["pg", "pg-meta"] as const)(
       await freshTrackingTables(side, "slow");
     });
 
+    /** Every engine's attempt lines (SPEC §6), in the order written. */
+    let logged: AttemptLog[] = [];
+    beforeEach(() => {
+      logged = [];
+    });
     const engine = () =>
       createMigrationEngine({
         executor: target.executor(),
         source: memorySource(texts),
         lockTimeoutMs: 2_000,
+        onAttempt: (line) => logged.push(line),
       });
     /** The claim `replica-1`'s runner committed before its process was killed: nothing after it. */
     const killedAfterClaim = () => side.query(applyClaimBatch(migration, "replica-1"));
@@ -123,6 +130,17 @@ describe.each(["pg", "pg-meta"] as const)(
       expect((await events()).map((e) => [e.action, e.outcome, e.actor])).toEqual([
         ["apply", "failed", "replica-1"],
       ]);
+      // Logged once too, by whichever applier wrote it: its runner never logged how it ended.
+      expect(logged).toEqual([
+        {
+          migrationName: NAME,
+          action: "apply",
+          outcome: "failed",
+          executionTimeMs: null,
+          actor: "replica-1",
+          error: expect.stringMatching(INTERRUPTED_APPLY),
+        },
+      ]);
     });
 
     it("comes before the resolve that clears it", async () => {
@@ -170,6 +188,17 @@ describe.each(["pg", "pg-meta"] as const)(
       await expect(engine().apply({ actor: "ops" })).rejects.toBeInstanceOf(MigrationBlockedError);
       expect((await events()).map((e) => [e.action, e.outcome, e.actor])).toEqual([
         ["apply", "failed", "replica-1"],
+      ]);
+      // Logged once too, by whichever applier wrote it: its runner never logged how it ended.
+      expect(logged).toEqual([
+        {
+          migrationName: NAME,
+          action: "apply",
+          outcome: "failed",
+          executionTimeMs: null,
+          actor: "replica-1",
+          error: expect.stringMatching(INTERRUPTED_APPLY),
+        },
       ]);
     });
 

@@ -117,6 +117,19 @@ describe.each(["pg", "pg-meta"] as const)("running or interrupted, over %s", (ki
   });
 
   it("shows a started migration whose runner is gone as interrupted, and blocking", async () => {
+    // The run of the first test has ended; a sleep of its sign of life (postgres-meta) sent just
+    // before it stopped may still be running for a moment.
+    await expect
+      .poll(
+        async () =>
+          (
+            await side.query(
+              "select count(*)::int as n from pg_stat_activity where starts_with(query, '/* studio-migrations: running')",
+            )
+          ).rows[0]?.n,
+        { timeout: 5_000, interval: 100 },
+      )
+      .toBe(0);
     await side.query(`${TRACKING_TABLES_SQL};\n${TRACKING_UPGRADE_SQL}`);
     await side.query(`insert into platform.schema_migrations
       (migration_name, status, applied_at, applied_by, error_message, execution_time_ms, checksum, transactional)

@@ -15,6 +15,7 @@ import {
 import type { TrackingDatabase } from "./tracking-database.ts";
 import {
   type EventValues,
+  INTERRUPTED_NOTED,
   quoteLiteral,
   type RawSql,
   RUNNING_SQL,
@@ -306,6 +307,7 @@ function fixedQueries(db: Kysely<TrackingDatabase>) {
       detectedBy: string;
     }) => {
       const message = sql.ref("m.error_message");
+      const noted = sql.raw(quoteLiteral(INTERRUPTED_NOTED));
       const iso = (at: Expression<Date>) =>
         sql<string>`pg_catalog.to_char(${at} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
       // Who started it, once for the actor and the message: what the started message of a down
@@ -319,58 +321,67 @@ function fixedQueries(db: Kysely<TrackingDatabase>) {
           ),
         )
         .as("w");
-      return db
-        .insertInto(events)
-        .columns([
-          "migration_name",
-          "action",
-          "outcome",
-          "actor",
-          "execution_time_ms",
-          "error_message",
-          "checksum",
-          "resolution",
-        ])
-        .expression(
-          db
-            .selectFrom(`${migrations} as m`)
-            .innerJoinLateral(startedBy, (join) => join.onTrue())
-            .select(({ ref }) => [
-              "m.migration_name",
-              sql<string>`${v.action}`.as("action"),
-              sql<string>`'failed'`.as("outcome"),
-              "w.who",
-              sql<number | null>`null::integer`.as("execution_time_ms"),
-              sql<string>`pg_catalog.format(${v.template}, ${ref("w.who")}, ${iso(ref("m.applied_at"))}, ${v.detectedBy}, ${iso(sql<Date>`pg_catalog.now()`)})`.as(
-                "error_message",
-              ),
-              "m.checksum",
-              sql<string | null>`null::text`.as("resolution"),
-            ])
-            .where("m.migration_name", "=", v.migrationName)
-            .where("m.status", "=", "failed")
-            .where("m.execution_time_ms", "is", null)
-            .where(sql<boolean>`not ${sql.raw(RUNNING_SQL)}`)
-            .where(
-              sql<boolean>`coalesce(pg_catalog.starts_with(${message}, ${v.startedBefore}), false) = (${v.action} = 'rollback')`,
-            )
-            .where(({ not, exists, selectFrom }) =>
-              not(
-                exists(
-                  selectFrom(`${events} as e`)
-                    .select("e.id")
-                    .whereRef("e.migration_name", "=", "m.migration_name")
-                    .where("e.action", "=", v.action)
-                    .where("e.outcome", "=", "failed")
-                    .whereRef("e.at", ">=", "m.applied_at")
-                    .where(
-                      sql<boolean>`pg_catalog.starts_with(${sql.ref("e.error_message")}, ${v.interruptedPrefix})`,
-                    ),
+      return (
+        db
+          .insertInto(events)
+          .columns([
+            "migration_name",
+            "action",
+            "outcome",
+            "actor",
+            "execution_time_ms",
+            "error_message",
+            "checksum",
+            "resolution",
+          ])
+          .expression(
+            db
+              .selectFrom(`${migrations} as m`)
+              .innerJoinLateral(startedBy, (join) => join.onTrue())
+              .select(({ ref }) => [
+                "m.migration_name",
+                sql<string>`${v.action}`.as("action"),
+                sql<string>`'failed'`.as("outcome"),
+                "w.who",
+                sql<number | null>`null::integer`.as("execution_time_ms"),
+                sql<string>`pg_catalog.format(${v.template}, ${ref("w.who")}, ${iso(ref("m.applied_at"))}, ${v.detectedBy}, ${iso(sql<Date>`pg_catalog.now()`)})`.as(
+                  "error_message",
+                ),
+                "m.checksum",
+                sql<string | null>`null::text`.as("resolution"),
+              ])
+              .where("m.migration_name", "=", v.migrationName)
+              .where("m.status", "=", "failed")
+              .where("m.execution_time_ms", "is", null)
+              .where(sql<boolean>`not ${sql.raw(RUNNING_SQL)}`)
+              .where(
+                sql<boolean>`coalesce(pg_catalog.starts_with(${message}, ${v.startedBefore}), false) = (${v.action} = 'rollback')`,
+              )
+              .where(({ not, exists, selectFrom }) =>
+                not(
+                  exists(
+                    selectFrom(`${events} as e`)
+                      .select("e.id")
+                      .whereRef("e.migration_name", "=", "m.migration_name")
+                      .where("e.action", "=", v.action)
+                      .where("e.outcome", "=", "failed")
+                      .whereRef("e.at", ">=", "m.applied_at")
+                      .where(
+                        sql<boolean>`pg_catalog.starts_with(${sql.ref("e.error_message")}, ${v.interruptedPrefix})`,
+                      ),
+                  ),
                 ),
               ),
+          )
+          // Noted for the batch's answer (`INTERRUPTED_NOTED`): only the operation that writes the
+          // event logs it.
+          .returning(
+            sql<string>`pg_catalog.set_config(${noted}, (coalesce(nullif(pg_catalog.current_setting(${noted}, true), ''), '[]')::jsonb || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('migration_name', migration_name, 'action', action, 'actor', actor, 'error_message', error_message)))::text, true)`.as(
+              "noted",
             ),
-        )
-        .compile();
+          )
+          .compile()
+      );
     },
 
     setChecksum: (v: { migrationName: string; checksum: string }) =>

@@ -27,6 +27,12 @@ export const RUNNER_LOCK = 0x53_74_4d_68;
 
 const MARKER_PREFIX = "/* studio-migrations: running ";
 
+/**
+ * A transaction-local setting in which a batch's interrupted events note themselves as they are
+ * written (a JSON array of their rows), for the batch's last statement to answer.
+ */
+export const INTERRUPTED_NOTED = "studio_migrations.interrupted";
+
 /** What a runner without a session (postgres-meta) puts before each statement it sends. */
 export function runnerMarker(nameMd5: string): string {
   return `${MARKER_PREFIX}${nameMd5} */`;

@@ -17,7 +17,7 @@ import { interruptedEventSql } from "./interrupted-event.ts";
 import { RESET_SESSION_SQL, RESET_SESSION_STATEMENTS } from "./session-reset.ts";
 import { type Timeouts, timeoutSettings } from "./sql-failure.ts";
 import { trackingSql as t } from "./tracking-sql.generated.ts";
-import { inline, quoteLiteral, raw } from "./tracking-sql.ts";
+import { INTERRUPTED_NOTED, inline, quoteLiteral, raw } from "./tracking-sql.ts";
 
 /**
  * Every batch of SQL the executor sends that writes to the tracking tables — a unit of work (one
@@ -613,7 +613,7 @@ export function recordChangesBatch(changes: readonly Bookkeeping[], actor: strin
         ),
       ];
     }),
-    "select 'recorded' as outcome",
+    `select 'recorded' as outcome, pg_catalog.current_setting(${quoteLiteral(INTERRUPTED_NOTED)}, true) as interrupted`,
   );
 }
 

@@ -8,6 +8,7 @@ import {
   ExecutorUnavailableError,
   type ForeignHistorySource,
   type ForeignVersions,
+  type InterruptedEventWritten,
   isMigrationError,
   LockBusyError,
   type LockHandle,
@@ -16,6 +17,7 @@ import {
   type MigrationRecord,
   type MigrationTimeouts,
   type MigrationToRun,
+  type RecordedChanges,
   type RehearseOutcome,
   type RehearseRequest,
   type RelationSize,
@@ -212,14 +214,15 @@ export class UnitExecutor implements Executor {
     return this.run(this.rollingBack(request));
   }
 
-  async recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void> {
-    if (changes.length === 0) return;
+  async recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<RecordedChanges> {
+    if (changes.length === 0) return { interrupted: [] };
     await this.ensureTrackingTables();
     const answer = await this.transport.unit(recordChangesBatch(changes, actor));
     if (answer.kind === "sql" && answer.failure.code === STATE_CONFLICT) {
       throw stateConflict(answer.failure.detail ?? "", answer.failure.message);
     }
-    rowsOf(answer, "record the change");
+    const [row] = rowsOf(answer, "record the change");
+    return { interrupted: interruptedNoted(row?.interrupted) };
   }
 
   /** `adopt`: another tool's history (see `Executor.readForeignVersions`). */
@@ -719,6 +722,23 @@ function statementFailure(answer: Exclude<Answer, { kind: "rows" }>): SqlFailure
       ? `${answer.reason}; this statement did not run`
       : `${answer.reason}; this statement may or may not have run (outside a transaction, nothing was rolled back): inspect the database`,
   );
+}
+
+/** The interrupted events a bookkeeping batch noted as it wrote them (`INTERRUPTED_NOTED`). */
+function interruptedNoted(noted: unknown): InterruptedEventWritten[] {
+  if (typeof noted !== "string" || noted === "") return [];
+  const rows = JSON.parse(noted) as {
+    migration_name: string;
+    action: "apply" | "rollback";
+    actor: string | null;
+    error_message: string;
+  }[];
+  return rows.map((row) => ({
+    migrationName: row.migration_name,
+    action: row.action,
+    actor: row.actor,
+    errorMessage: row.error_message,
+  }));
 }
 
 function md5(text: string): string {

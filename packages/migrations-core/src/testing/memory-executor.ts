@@ -13,9 +13,11 @@ import {
   type Bookkeeping,
   type EventQuery,
   type Executor,
+  type InterruptedEventWritten,
   type LockHandle,
   type LockOptions,
   type MigrationTimeouts,
+  type RecordedChanges,
   type RollbackOutcome,
   type RollbackRequest,
   resolutionOf,
@@ -211,7 +213,7 @@ export class MemoryExecutor implements Executor {
     return this.unit(() => this.rollback(request));
   }
 
-  recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<void> {
+  recordChanges(changes: readonly Bookkeeping[], actor: string): Promise<RecordedChanges> {
     return this.unit(() => this.record(changes, actor));
   }
 
@@ -394,7 +396,8 @@ export class MemoryExecutor implements Executor {
     return newest?.migrationName ?? null;
   }
 
-  private async record(changes: readonly Bookkeeping[], actor: string): Promise<void> {
+  private async record(changes: readonly Bookkeeping[], actor: string): Promise<RecordedChanges> {
+    const interrupted: InterruptedEventWritten[] = [];
     const db = this.database;
     for (const change of changes) {
       if (change.kind === "record_interrupted") continue;
@@ -409,7 +412,8 @@ export class MemoryExecutor implements Executor {
     }
     for (const change of changes) {
       if (change.kind === "record_interrupted") {
-        this.recordInterrupted(change.migrationName, change.action, actor);
+        const written = this.recordInterrupted(change.migrationName, change.action, actor);
+        if (written !== null) interrupted.push(written);
         continue;
       }
       const record = db.records.get(change.migrationName);
@@ -460,6 +464,7 @@ export class MemoryExecutor implements Executor {
         resolutionOf(change),
       );
     }
+    return { interrupted };
   }
 
   /**
@@ -471,10 +476,10 @@ export class MemoryExecutor implements Executor {
     migrationName: string,
     action: "apply" | "rollback",
     detectedBy: string,
-  ): void {
+  ): InterruptedEventWritten | null {
     const record = this.database.records.get(migrationName);
-    if (record === undefined || !isInterrupted(record) || record.running) return;
-    if (isRollbackAttempt(record) !== (action === "rollback")) return;
+    if (record === undefined || !isInterrupted(record) || record.running) return null;
+    if (isRollbackAttempt(record) !== (action === "rollback")) return null;
     const recorded = this.database.events.some(
       (event) =>
         event.migrationName === migrationName &&
@@ -483,23 +488,17 @@ export class MemoryExecutor implements Executor {
         event.at.getTime() >= record.appliedAt.getTime() &&
         (event.errorMessage ?? "").startsWith(INTERRUPTED_EVENT_PREFIX),
     );
-    if (recorded) return;
+    if (recorded) return null;
     const startedBy = startedByOf(record);
-    this.appendEvent(
-      migrationName,
-      action,
-      "failed",
+    const errorMessage = interruptedMessage({
       startedBy,
-      null,
-      interruptedMessage({
-        startedBy,
-        startedAt: record.appliedAt.toISOString(),
-        rollback: action === "rollback",
-        detectedBy,
-        detectedAt: this.now().toISOString(),
-      }),
-      record.checksum,
-    );
+      startedAt: record.appliedAt.toISOString(),
+      rollback: action === "rollback",
+      detectedBy,
+      detectedAt: this.now().toISOString(),
+    });
+    this.appendEvent(migrationName, action, "failed", startedBy, null, errorMessage, record.checksum);
+    return { migrationName, action, actor: startedBy, errorMessage };
   }
 
   async readEvents({ migrationName, before, limit }: EventQuery): Promise<MigrationEvent[]> {
