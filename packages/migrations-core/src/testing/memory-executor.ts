@@ -497,7 +497,15 @@ export class MemoryExecutor implements Executor {
       detectedBy,
       detectedAt: this.now().toISOString(),
     });
-    this.appendEvent(migrationName, action, "failed", startedBy, null, errorMessage, record.checksum);
+    this.appendEvent(
+      migrationName,
+      action,
+      "failed",
+      startedBy,
+      null,
+      errorMessage,
+      record.checksum,
+    );
     return { migrationName, action, actor: startedBy, errorMessage };
   }
 
