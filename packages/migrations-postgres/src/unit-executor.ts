@@ -163,6 +163,8 @@ export class UnitExecutor implements Executor {
   private readonly timeouts: Timeouts;
   private readonly outcomeRetries: number;
   private trackingTables: Promise<void> | null = null;
+  /** A target check read ahead, while the run lock was being taken; taken by the first write. */
+  private targetCheck: Promise<TargetCheckRow | undefined> | null = null;
 
   constructor(options: UnitExecutorOptions) {
     this.transport = options.transport;
@@ -201,6 +203,13 @@ export class UnitExecutor implements Executor {
   }
 
   acquireLock(options: LockOptions): Promise<LockHandle> {
+    // The target check only reads: over pg it goes while the run lock's connection opens, rather
+    // than after (an operation that takes the lock is about to write). Its answer waits for the
+    // first write (`ensureTrackingTables`), which throws its refusal.
+    if (this.trackingTables === null) {
+      this.targetCheck = this.readTargetCheck();
+      this.targetCheck.catch(() => {});
+    }
     return this.transport.acquireRunLock(options);
   }
 
@@ -659,8 +668,10 @@ export class UnitExecutor implements Executor {
     this.trackingTables ??= (async () => {
       // A standby, read-only transactions, a role that could not create or write the tracking
       // tables: refused here, before the first write, naming the role and the grants.
-      const [target] = rowsOf(await this.transport.query(TARGET_CHECK_SQL), "check the target");
-      const refused = targetRefusal(target as unknown as TargetCheckRow | undefined);
+      const check = this.targetCheck ?? this.readTargetCheck();
+      this.targetCheck = null;
+      const target = await check;
+      const refused = targetRefusal(target);
       if (refused) throw refused;
       if (target?.tracking === "complete") return;
       rowsOf(
@@ -679,6 +690,12 @@ export class UnitExecutor implements Executor {
       throw error;
     });
     return this.trackingTables;
+  }
+
+  /** The target check's answer (`TARGET_CHECK_SQL`). */
+  private async readTargetCheck(): Promise<TargetCheckRow | undefined> {
+    const answer = await this.transport.query(TARGET_CHECK_SQL);
+    return rowsOf(answer, "check the target")[0] as TargetCheckRow | undefined;
   }
 }
 
