@@ -46,6 +46,16 @@ interface EventRow {
 const INTERRUPTED_APPLY =
   /^interrupted: started by replica-1 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z and its runner stopped before it finished, so part of it may have run \(detected by ops at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\)$/;
 
+/** The one log line (SPEC §6) of replica-1's interrupted apply. */
+const INTERRUPTED_APPLY_LINE: AttemptLog = {
+  migrationName: NAME,
+  action: "apply",
+  outcome: "failed",
+  executionTimeMs: null,
+  actor: "replica-1",
+  error: expect.stringMatching(INTERRUPTED_APPLY),
+};
+
 describe.each(["pg", "pg-meta"] as const)(
   "an interrupted attempt's failed event, over %s",
   (kind) => {
@@ -131,16 +141,7 @@ describe.each(["pg", "pg-meta"] as const)(
         ["apply", "failed", "replica-1"],
       ]);
       // Logged once too, by whichever applier wrote it: its runner never logged how it ended.
-      expect(logged).toEqual([
-        {
-          migrationName: NAME,
-          action: "apply",
-          outcome: "failed",
-          executionTimeMs: null,
-          actor: "replica-1",
-          error: expect.stringMatching(INTERRUPTED_APPLY),
-        },
-      ]);
+      expect(logged).toEqual([INTERRUPTED_APPLY_LINE]);
     });
 
     it("comes before the resolve that clears it", async () => {
@@ -190,16 +191,7 @@ describe.each(["pg", "pg-meta"] as const)(
         ["apply", "failed", "replica-1"],
       ]);
       // Logged once too, by whichever applier wrote it: its runner never logged how it ended.
-      expect(logged).toEqual([
-        {
-          migrationName: NAME,
-          action: "apply",
-          outcome: "failed",
-          executionTimeMs: null,
-          actor: "replica-1",
-          error: expect.stringMatching(INTERRUPTED_APPLY),
-        },
-      ]);
+      expect(logged).toEqual([INTERRUPTED_APPLY_LINE]);
     });
 
     it("records an interrupted down section as a failed rollback by whoever started it", async () => {
