@@ -7,6 +7,7 @@ import {
   memorySource,
   StateConflictError,
 } from "@studio/migrations-core";
+import { createTestDatabase } from "@studio/test-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createPGliteExecutor } from "./index.ts";
@@ -153,6 +154,35 @@ describe.each(["pg", "pg-meta"] as const)("running or interrupted, over %s", (ki
     expect((await engine().list()).migrations.find((m) => m.name === NAME)?.state).toBe(
       "interrupted",
     );
+  });
+});
+
+describe("a runner in another database of the same server", () => {
+  it("is not this database's runner: its lock and its marked statement do not make this one running", async () => {
+    const target = await postgresTarget("pg");
+    const other = await createTestDatabase("running_elsewhere");
+    const elsewhere = new pg.Client({ connectionString: other.url });
+    await elsewhere.connect();
+    try {
+      const side = await target.connect();
+      await side.query(`${TRACKING_TABLES_SQL};\n${TRACKING_UPGRADE_SQL}`);
+      await side.query(`insert into platform.schema_migrations
+        (migration_name, status, applied_at, applied_by, error_message, execution_time_ms, checksum, transactional)
+        values ('${NAME}', 'failed', now(), 'replica-1', 'started by replica-1', null, 'c', false)`);
+      const state = async () =>
+        (await target.executor().readState()).find((r) => r.migrationName === NAME)?.running;
+      // The same migration being run in the other database (a staging copy, another tenant's).
+      await elsewhere.query(`select pg_advisory_lock(${RUNNER_LOCK}, hashtext('${NAME}'))`);
+      const marker = runnerMarker(createHash("md5").update(NAME).digest("hex"));
+      const statement = elsewhere.query(`${marker}\nselect pg_sleep(1)`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await state()).toBe(false);
+      await statement;
+    } finally {
+      await elsewhere.end();
+      await other.drop();
+      await target.dispose();
+    }
   });
 });
 

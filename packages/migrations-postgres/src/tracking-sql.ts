@@ -27,6 +27,10 @@ export const RUNNER_LOCK = 0x53_74_4d_68;
 
 const MARKER_PREFIX = "/* studio-migrations: running ";
 
+/** The oid of the database the statement runs in. */
+const THIS_DATABASE =
+  "(select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database())";
+
 /**
  * A transaction-local setting in which a batch's interrupted events note themselves as they are
  * written (a JSON array of their rows), for the batch's last statement to answer.
@@ -44,9 +48,11 @@ export function runnerMarker(nameMd5: string): string {
  * over a `platform.schema_migrations` row, read by every state read. It calls the functions behind
  * the `pg_locks` and `pg_stat_activity` views rather than the views (the same rows; the views
  * only add names joined from other catalogs): planning the views' joins cost a new backend —
- * every postgres-meta request — ≈ 4 ms per read, 2 ms on a warm one.
+ * every postgres-meta request — ≈ 4 ms per read, 2 ms on a warm one. Both list every database
+ * of the server: only this database's runners count (another database of the same server,
+ * applying the same migrations — a staging copy, another tenant's — is not this one's runner).
  */
-export const RUNNING_SQL = `("status" = 'failed' and "execution_time_ms" is null and (exists (select from pg_catalog.pg_lock_status() l where l.locktype = 'advisory' and l.granted and l.classid = ${RUNNER_LOCK} and l.objid = pg_catalog.hashtext("migration_name")::oid and l.objsubid = 2) or exists (select from pg_catalog.pg_stat_get_activity(null) a where a.state = 'active' and pg_catalog.starts_with(a.query, '${MARKER_PREFIX}' || pg_catalog.md5("migration_name") || ' */'))))`;
+export const RUNNING_SQL = `("status" = 'failed' and "execution_time_ms" is null and (exists (select from pg_catalog.pg_lock_status() l where l.locktype = 'advisory' and l.granted and l.database = ${THIS_DATABASE} and l.classid = ${RUNNER_LOCK} and l.objid = pg_catalog.hashtext("migration_name")::oid and l.objsubid = 2) or exists (select from pg_catalog.pg_stat_get_activity(null) a where a.state = 'active' and a.datid = ${THIS_DATABASE} and pg_catalog.starts_with(a.query, '${MARKER_PREFIX}' || pg_catalog.md5("migration_name") || ' */'))))`;
 
 /** A query and its `$n` parameters; `R` is the row it returns. Kysely's `CompiledQuery` fits. */
 export interface SqlQuery<R = unknown> {

@@ -438,8 +438,8 @@ export class UnitExecutor implements Executor {
    * meanwhile (a resolve's, another applier's) can take it for interrupted: on a persistent
    * session (pg, PGlite) the runner lock, taken before the claim and let go after the record;
    * with no session (postgres-meta) the runner's marker on each statement, on the record, and on
-   * a statement kept running from before the claim until after the record
-   * ({@link keepMarkedStatement}), which covers the requests in between. The claim and the
+   * a statement kept running from before the claim (which waits until it runs) until after the
+   * record ({@link keepMarkedStatement}), which covers the requests in between. The claim and the
    * record are units of the session (`Session.unit`): on PGlite, nothing else comes in between
    * them and the statements.
    */
@@ -449,13 +449,18 @@ export class UnitExecutor implements Executor {
     const session = marker === null ? raw : markedSession(raw, marker, d.timeouts);
     const signOfLife = marker === null ? null : keepMarkedStatement(raw, marker);
     try {
-      return await this.sectionMarked(d, session);
+      await signOfLife?.started;
+      return await this.sectionMarked(d, raw, session);
     } finally {
       await signOfLife?.stop();
     }
   }
 
-  private async sectionMarked<O>(d: Direction<O>, session: Session): Promise<SectionResult<O>> {
+  private async sectionMarked<O>(
+    d: Direction<O>,
+    raw: Session,
+    session: Session,
+  ): Promise<SectionResult<O>> {
     const { migration } = d;
     const lock = runnerLock(migration.name);
     // Not waited for: another runner of this migration holding it has claimed it, or is about
@@ -464,8 +469,8 @@ export class UnitExecutor implements Executor {
       session.persistent &&
       rowsOf(await session.run(lock.try), "take the runner lock")[0]?.locked === true;
     try {
-      // Its row is not there for anyone to read until it commits.
-      const claim = await session.unit(d.claim());
+      // Unmarked: until it commits, its row is not there for anyone to read.
+      const claim = await raw.unit(d.claim());
       const refused = claim.kind === "sql" ? raisedGuard(claim.failure) : null;
       if (refused !== null && GUARDS.has(refused.code ?? "")) return { refused };
       rowsOf(claim, `record the ${d.action} of ${migration.name} as started`);
@@ -826,20 +831,36 @@ const SLEEP_HOLDING_NO_SNAPSHOT = `do $sign_of_life$ begin if pg_catalog.current
  * so that a finished runner leaves none behind. A runner that dies stops renewing it, and its
  * migration shows interrupted once the last sleep ends, within {@link SIGN_OF_LIFE}'s seconds.
  */
-function keepMarkedStatement(session: Session, marker: string): { stop(): Promise<void> } {
+function keepMarkedStatement(
+  session: Session,
+  marker: string,
+): { started: Promise<void>; stop(): Promise<void> } {
   const given = new AbortController();
-  const sleep = `${marker}\n/* ${randomBytes(8).toString("hex")} */ ${SLEEP_HOLDING_NO_SNAPSHOT}`;
-  const renew = () => void session.run(sleep, given.signal);
+  const sleeping = `${marker}\n/* ${randomBytes(8).toString("hex")} */ ${SLEEP_HOLDING_NO_SNAPSHOT}`;
+  const renew = () => void session.run(sleeping, given.signal);
   renew();
   const timer = setInterval(renew, SIGN_OF_LIFE.everyMs);
   timer.unref();
+  // Where the sleep does not sleep (before PostgreSQL 15), there is nothing to wait for.
+  const seen = `select pg_catalog.current_setting('server_version_num')::int < 150000 or exists (select from pg_catalog.pg_stat_get_activity(null) a where a.state = 'active' and pg_catalog.starts_with(a.query, ${quoteLiteral(sleeping)})) as active`;
   return {
+    // Its request and the claim's race to the database, each on a new backend: the claim waits
+    // until the sleep runs (for at most SIGN_OF_LIFE.everyMs), so that no read finds the claim
+    // committed and nothing of the runner active.
+    started: (async () => {
+      const until = performance.now() + SIGN_OF_LIFE.everyMs;
+      while (performance.now() < until) {
+        const answer = await session.run(seen, AbortSignal.timeout(SIGN_OF_LIFE.everyMs));
+        if (answer.kind === "rows" && answer.rows[0]?.active === true) return;
+        await sleep(20);
+      }
+    })(),
     stop: async () => {
       clearInterval(timer);
       given.abort();
       // Not worth waiting long for: a sleep left running ends by itself within seconds.
       await session.run(
-        `select pg_catalog.pg_cancel_backend(pid) from pg_catalog.pg_stat_activity where pid <> pg_catalog.pg_backend_pid() and pg_catalog.starts_with(query, ${quoteLiteral(sleep)})`,
+        `select pg_catalog.pg_cancel_backend(pid) from pg_catalog.pg_stat_activity where pid <> pg_catalog.pg_backend_pid() and pg_catalog.starts_with(query, ${quoteLiteral(sleeping)})`,
         AbortSignal.timeout(5_000),
       );
     },
