@@ -65,6 +65,20 @@ export function closesTransaction(text: string): boolean {
 }
 
 /**
+ * A statement known to refuse a transaction block (SQLSTATE 25001): a concurrent index build or
+ * drop (`CREATE`/`REINDEX`/`DROP … CONCURRENTLY`), `VACUUM`. Over postgres-meta it is sent alone
+ * at once rather than first with the engine's time-outs in front of it, refused, and again.
+ */
+export function refusesTransactionBlock(text: string): boolean {
+  const [first] = leadingWords(text, 1);
+  return (
+    first === "vacuum" ||
+    ((first === "create" || first === "reindex" || first === "drop") &&
+      /\bconcurrently\b/i.test(text))
+  );
+}
+
+/**
  * A statement that means something else inside a transaction block than alone: `LOCK`, `DECLARE`
  * (a cursor without hold), `SAVEPOINT`, `RELEASE`, `ROLLBACK TO` and `SET LOCAL` / `SET
  * TRANSACTION` / `SET CONSTRAINTS` fail or do nothing alone, and would succeed inside one. Over

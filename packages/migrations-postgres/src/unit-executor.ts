@@ -53,6 +53,7 @@ import {
   INVALID_INDEXES_SQL,
   LEFT_OPEN,
   opensTransaction,
+  refusesTransactionBlock,
   withLeftIndexes,
 } from "./statement-by-statement.ts";
 import type { SchemaMigrationEventsTable, SchemaMigrationsTable } from "./tracking-database.ts";
@@ -773,8 +774,9 @@ function md5(text: string): string {
  * A statement also carries the run's `lock_timeout` and `statement_timeout` — `SET`s in the same
  * request, which ends with it — as over pg, where they are the session's. That makes the request
  * a transaction block, which a few statements refuse (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …:
- * SQLSTATE 25001, raised before they do anything): those are sent again alone, with the
- * database's own time-outs. The few that mean something else inside a block
+ * SQLSTATE 25001, raised before they do anything): those known to (`refusesTransactionBlock`)
+ * are sent alone at once, any other is sent again alone when refused, with the database's own
+ * time-outs. The few that mean something else inside a block
  * (`alteredByTransactionBlock`) are sent alone at once. A failure's position is counted from
  * the statement, as over pg.
  */
@@ -786,7 +788,9 @@ function markedSession(session: Session, marker: string, timeouts: Timeouts): Se
   return {
     persistent: session.persistent,
     run: async (sql, signal) => {
-      if (alteredByTransactionBlock(sql)) return send(alone, sql, signal);
+      if (alteredByTransactionBlock(sql) || refusesTransactionBlock(sql)) {
+        return send(alone, sql, signal);
+      }
       const answer = await send(limited, sql, signal);
       if (answer.kind === "sql" && answer.failure.code === ACTIVE_SQL_TRANSACTION) {
         return send(alone, sql, signal);
