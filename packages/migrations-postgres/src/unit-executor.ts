@@ -451,13 +451,14 @@ export class UnitExecutor implements Executor {
     const signOfLife = marker === null ? null : keepMarkedStatement(raw, marker);
     try {
       await signOfLife?.started;
-      return await this.sectionMarked(d, raw, session);
+      return await this.claimRunRecord(d, raw, session);
     } finally {
       await signOfLife?.stop();
     }
   }
 
-  private async sectionMarked<O>(
+  /** The section's claim, its statements and its outcome's record, under that sign of life. */
+  private async claimRunRecord<O>(
     d: Direction<O>,
     raw: Session,
     session: Session,
