@@ -751,12 +751,19 @@ function statementFailure(answer: Exclude<Answer, { kind: "rows" }>): SqlFailure
 /** The interrupted events a bookkeeping batch noted as it wrote them (`INTERRUPTED_NOTED`). */
 function interruptedNoted(noted: unknown): InterruptedEventWritten[] {
   if (typeof noted !== "string" || noted === "") return [];
-  const rows = JSON.parse(noted) as {
+  let rows: {
     migration_name: string;
     action: "apply" | "rollback";
     actor: string | null;
     error_message: string;
   }[];
+  try {
+    rows = JSON.parse(noted);
+  } catch {
+    // What the batch committed stands; only its log lines are lost.
+    return [];
+  }
+  if (!Array.isArray(rows)) return [];
   return rows.map((row) => ({
     migrationName: row.migration_name,
     action: row.action,
