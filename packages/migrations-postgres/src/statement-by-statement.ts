@@ -70,12 +70,9 @@ export function closesTransaction(text: string): boolean {
  * at once rather than first with the engine's time-outs in front of it, refused, and again.
  */
 export function refusesTransactionBlock(text: string): boolean {
+  if (buildsIndexConcurrently(text)) return true;
   const [first] = leadingWords(text, 1);
-  return (
-    first === "vacuum" ||
-    ((first === "create" || first === "reindex" || first === "drop") &&
-      /\bconcurrently\b/i.test(text))
-  );
+  return first === "vacuum" || (first === "drop" && /\bconcurrently\b/i.test(text));
 }
 
 /**
